@@ -1,0 +1,83 @@
+# otelcol-tasker: build, run and test the distribution.
+SHELL := /bin/bash
+GO ?= go
+export GOFLAGS := -buildvcs=false
+export GOTOOLCHAIN := local
+
+BIN        := bin/otelcol-tasker
+OCB        := bin/ocb
+MDATAGEN   := bin/mdatagen
+CONFIG     ?= config/otelcol-tasker.yaml
+FUZZTIME   ?= 30s
+# Go sources of the project's own module (what the binary is built from).
+GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
+COMPONENTS := receiver/taskerevents processor/eventrouter exporter/jsonexporter exporter/csvexporter
+
+.PHONY: all build run test unit-test deploy-test smoke-test fuzz lint generate e2e demo bench clean
+
+all: build
+
+## build: the collector binary (cached: a no-op when nothing changed)
+build: $(BIN)
+
+$(OCB): tools/builder/go.mod tools/builder/go.sum
+	$(GO) -C tools/builder build -o ../../$(OCB) go.opentelemetry.io/collector/cmd/builder
+
+$(MDATAGEN): tools/mdatagen/go.mod tools/mdatagen/go.sum
+	$(GO) -C tools/mdatagen build -o ../../$(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+# The builder writes the distribution's sources to _build/; they are only
+# regenerated when the manifest changes.
+_build/main.go: builder-config.yaml $(OCB)
+	$(OCB) --config builder-config.yaml --skip-compilation
+	@touch $@
+
+$(BIN): _build/main.go go.mod go.sum $(GO_SOURCES)
+	$(GO) -C _build build -trimpath -o ../$(BIN) .
+
+## run: start the collector with the default configuration
+run: $(BIN)
+	@mkdir -p data
+	$(BIN) --config $(CONFIG)
+
+## test: every test (unit, deployment files, a smoke run of the default config)
+test: unit-test deploy-test smoke-test
+
+unit-test:
+	$(GO) test -count=1 ./...
+
+deploy-test:
+	cd e2e && $(GO) test -count=1 ./deploy/...
+
+smoke-test: $(BIN)
+	cd e2e && $(GO) test -count=1 ./smoke/...
+
+## fuzz: the receiver's decoder fuzz target, for a bounded time
+fuzz:
+	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./receiver/taskerevents/...
+
+## lint: gofmt and go vet on every module
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd e2e && $(GO) vet ./...
+
+## generate: re-run the builder and mdatagen
+generate: $(OCB) $(MDATAGEN)
+	$(OCB) --config builder-config.yaml --skip-compilation
+	@for c in $(COMPONENTS); do echo "mdatagen $$c"; (cd $$c && ../../$(MDATAGEN) metadata.yaml) || exit 1; done
+
+## e2e: real Jaeger and Prometheus, the collector and the simulator, end to end
+e2e: $(BIN)
+	./scripts/e2e.sh
+
+## demo: the stack with a minute of simulated traffic, left running
+demo: $(BIN)
+	./scripts/demo.sh
+
+## bench: side-by-side pipeline benchmarks; rewrites docs/BENCHMARKS.md
+bench: $(BIN)
+	./scripts/bench.sh
+
+clean:
+	rm -rf _build bin
