@@ -1,0 +1,486 @@
+// Package metrics aggregates normalized workflow events into cumulative
+// OpenTelemetry metrics (counters, histograms, in-flight gauges and
+// user-defined metrics) for the eventrouter connector.
+package metrics
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+)
+
+// ScopeName is the instrumentation scope of the metrics this package writes.
+const ScopeName = "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
+
+// unknownService is the service.name of events whose resource has none (the
+// OpenTelemetry SDK default).
+const unknownService = "unknown_service"
+
+// maxServices bounds the resources the aggregator keeps apart. Events of
+// further services are counted in each metric's overflow series.
+const maxServices = 1000
+
+// In-flight states of a task or step attempt.
+const (
+	stateNone uint8 = iota
+	stateActive
+	stateFinished
+)
+
+type taskState struct {
+	name        string
+	state       uint8
+	active      *series // the tasks.active series it incremented
+	activeSteps int32
+}
+
+type stepState struct {
+	taskID string
+	state  uint8
+	active *series
+}
+
+type service struct {
+	name string
+	res  pcommon.Resource
+}
+
+// Aggregator turns events into cumulative metrics. All methods are safe for
+// concurrent use; one mutex guards the state because an update is a handful
+// of map lookups, far cheaper than the contention sharding would avoid here.
+type Aggregator struct {
+	mu sync.Mutex
+
+	tables     [numBuiltins]*table
+	user       []*userMetric
+	matchCache map[string][]*userMetric
+
+	services []service
+	svcIdx   map[string]int32
+
+	tasks *lru[taskState]
+	steps *lru[stepState]
+
+	slowStep, slowQuery float64 // seconds
+	exemplars           bool
+	nowFn               func() pcommon.Timestamp
+
+	// reusable buffers for series and step keys
+	key  []byte
+	ends []int
+	skey []byte
+}
+
+// New builds an aggregator from a configuration, validating it first.
+func New(cfg Config) (*Aggregator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	bounds := append([]float64(nil), cfg.HistogramBuckets...)
+	a := &Aggregator{
+		matchCache: make(map[string][]*userMetric, 64),
+		svcIdx:     make(map[string]int32, 4),
+		slowStep:   cfg.SlowStepThreshold.Seconds(),
+		slowQuery:  cfg.SlowQueryThreshold.Seconds(),
+		exemplars:  cfg.Exemplars,
+		nowFn:      func() pcommon.Timestamp { return pcommon.NewTimestampFromTime(time.Now()) },
+		key:        make([]byte, 0, 256),
+		ends:       make([]int, 0, 8),
+		skey:       make([]byte, 0, 64),
+	}
+	for i, d := range builtins {
+		if d.kind == kindHistogram {
+			d.bounds = bounds
+		}
+		a.tables[i] = newTable(d, cfg.MaxSeriesPerMetric)
+	}
+	a.user = compileDefinitions(cfg.Definitions, bounds, cfg.MaxSeriesPerMetric)
+	a.tasks = newLRU(cfg.MaxTrackedTasks, a.evictTask)
+	a.steps = newLRU(cfg.MaxTrackedSteps, a.evictStep)
+	return a, nil
+}
+
+// evictTask keeps the in-flight gauge honest when a task leaves the table:
+// a task no longer tracked is no longer counted as active.
+func (a *Aggregator) evictTask(_ string, t *taskState) {
+	if t.state == stateActive {
+		t.active.value--
+	}
+}
+
+func (a *Aggregator) evictStep(_ string, s *stepState) {
+	if s.state == stateActive {
+		s.active.value--
+		if t := a.tasks.peek(s.taskID); t != nil && t.activeSteps > 0 {
+			t.activeSteps--
+		}
+	}
+}
+
+// Observe records one normalized event. res is the resource the event came
+// with; its service.name selects the resource the metrics are reported under.
+func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
+	name := lr.EventName()
+	if name == "" {
+		if name = event.Name(lr); name == "" {
+			return
+		}
+	}
+	attrs := lr.Attributes()
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+
+	svc := a.service(res)
+	var exv exemplar
+	var ex *exemplar
+	if a.exemplars {
+		if tid := lr.TraceID(); !tid.IsEmpty() {
+			exv = exemplar{trace: tid, span: lr.SpanID(), ts: lr.Timestamp(), ok: true}
+			ex = &exv
+		}
+	}
+	a.find(mEvents, svc, name).add(1, ex)
+
+	taskID := attrStr(attrs, event.AttrTaskID)
+	attrTaskName := attrStr(attrs, event.AttrTaskName)
+	var task *taskState
+	if taskID != "" {
+		if task = a.tasks.get(taskID); task == nil {
+			task = a.tasks.insert(strings.Clone(taskID))
+		}
+		if attrTaskName != "" && attrTaskName != task.name {
+			task.name = strings.Clone(attrTaskName)
+		}
+	}
+	taskName := attrTaskName
+	if task != nil && task.name != "" {
+		taskName = task.name
+	}
+	if taskName == "" {
+		taskName = unknown
+	}
+
+	switch name {
+	case "task.start_requested", "workflow.task_started":
+		if task != nil && task.state == stateNone {
+			task.state = stateActive
+			task.active = a.find(mTasksActive, svc, taskName)
+			task.active.value++
+		}
+	case "task.completed":
+		a.taskOutcome(lr, task, taskID, svc, taskName, "completed", ex)
+	case "task.failed":
+		a.taskOutcome(lr, task, taskID, svc, taskName, "failed", ex)
+	case "task.cancelled":
+		a.taskOutcome(lr, task, taskID, svc, taskName, "cancelled", ex)
+	case "task.resolved_manually":
+		a.taskOutcome(lr, task, taskID, svc, taskName, "resolved_manually", ex)
+	case "workflow.task_completed", "workflow.task_failed":
+		a.taskEnded(task, taskID)
+	case "task.retry_requested":
+		// a retried task runs again: let its next start count
+		if task != nil && task.state == stateFinished {
+			task.state = stateNone
+		}
+	case "step.execution_requested", "step.before_handle":
+		a.stepStarted(attrs, task, taskID, svc, taskName)
+	case "step.completed":
+		a.stepOutcome(lr, attrs, taskID, svc, taskName, "completed", ex)
+	case "step.failed":
+		a.stepOutcome(lr, attrs, taskID, svc, taskName, "failed", ex)
+	case "step.cancelled":
+		a.stepOutcome(lr, attrs, taskID, svc, taskName, "cancelled", ex)
+	case "step.resolved_manually":
+		a.stepOutcome(lr, attrs, taskID, svc, taskName, "resolved_manually", ex)
+	case "step.retry_requested":
+		a.find(mStepRetries, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName))).add(1, ex)
+	case "observability.step.backoff":
+		body := bodyMap(lr)
+		if d, ok := payloadFloat(body, event.FieldBackoffSeconds); ok && d >= 0 {
+			a.find(mStepBackoff, svc, orUnknown(payloadStr(body, event.FieldBackoffType))).observe(d, a.tables[mStepBackoff].bounds, ex)
+		}
+	case "observability.task.enqueue":
+		a.find(mTasksEnqueued, svc, orUnknown(attrStr(attrs, event.AttrQueueName))).add(1, ex)
+	case "database.query_executed":
+		body := bodyMap(lr)
+		d, ok := payloadFloat(body, event.FieldDuration)
+		if !ok {
+			d, ok = elapsed(lr, body)
+		}
+		if ok && d >= 0 {
+			a.find(mDBQueryDuration, svc,
+				orUnknown(attrStr(attrs, event.AttrDBCollection)),
+				orUnknown(attrStr(attrs, event.AttrDBOperation))).observe(d, a.tables[mDBQueryDuration].bounds, ex)
+			if d > a.slowQuery {
+				a.find(mSlowOperations, svc, "query").add(1, ex)
+			}
+		}
+	case "performance.slow_operation":
+		body := bodyMap(lr)
+		kind := payloadStr(body, "kind")
+		if kind == "" {
+			if kind = payloadStr(body, "operation_type"); kind == "" {
+				kind = "other"
+			}
+		}
+		a.find(mSlowOperations, svc, kind).add(1, ex)
+	}
+
+	if len(a.user) > 0 {
+		for _, u := range a.matching(name) {
+			a.observeUser(u, name, lr, res, svc, ex)
+		}
+	}
+}
+
+func (a *Aggregator) taskOutcome(lr plog.LogRecord, task *taskState, taskID string, svc int32, taskName, status string, ex *exemplar) {
+	a.find(mTasks, svc, taskName, status).add(1, ex)
+	body := bodyMap(lr)
+	d, ok := payloadFloat(body, event.FieldTotalExecutionDuration)
+	if !ok {
+		d, ok = elapsed(lr, body)
+	}
+	if ok && d >= 0 {
+		a.find(mWorkflowDuration, svc, taskName, status).observe(d, a.tables[mWorkflowDuration].bounds, ex)
+	}
+	a.taskEnded(task, taskID)
+}
+
+// taskEnded marks a task finished, so a late or repeated start event does not
+// count it again, and closes any of its step attempts still in flight.
+func (a *Aggregator) taskEnded(task *taskState, taskID string) {
+	if task == nil {
+		return
+	}
+	if task.state == stateActive {
+		task.active.value--
+		task.active = nil
+	}
+	task.state = stateFinished
+	if task.activeSteps > 0 {
+		a.steps.each(func(_ string, s *stepState) {
+			if s.state == stateActive && s.taskID == taskID {
+				s.active.value--
+				s.active = nil
+				s.state = stateFinished
+			}
+		})
+		task.activeSteps = 0
+	}
+}
+
+// step returns the in-flight entry of one step attempt, creating it.
+func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
+	a.skey = append(a.skey[:0], taskID...)
+	a.skey = append(a.skey, keySep)
+	a.skey = append(a.skey, stepID...)
+	a.skey = append(a.skey, keySep)
+	a.skey = strconv.AppendInt(a.skey, attempt, 10)
+	if s := a.steps.getBytes(a.skey); s != nil {
+		return s
+	}
+	k := string(a.skey)
+	s := a.steps.insert(k)
+	s.taskID = k[:len(taskID)]
+	return s
+}
+
+func (a *Aggregator) stepStarted(attrs pcommon.Map, task *taskState, taskID string, svc int32, taskName string) {
+	stepID := attrStr(attrs, event.AttrStepID)
+	if taskID == "" || stepID == "" {
+		return
+	}
+	s := a.step(taskID, stepID, attrInt(attrs, event.AttrStepAttempt))
+	if s.state != stateNone {
+		return
+	}
+	s.state = stateActive
+	s.active = a.find(mStepsActive, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName)))
+	s.active.value++
+	if task != nil {
+		task.activeSteps++
+	}
+}
+
+func (a *Aggregator) stepOutcome(lr plog.LogRecord, attrs pcommon.Map, taskID string, svc int32, taskName, status string, ex *exemplar) {
+	stepName := orUnknown(attrStr(attrs, event.AttrStepName))
+	a.find(mSteps, svc, taskName, stepName, status).add(1, ex)
+	body := bodyMap(lr)
+	d, ok := payloadFloat(body, event.FieldExecutionDuration)
+	if !ok {
+		d, ok = elapsed(lr, body)
+	}
+	if ok && d >= 0 {
+		a.find(mStepDuration, svc, taskName, stepName, status).observe(d, a.tables[mStepDuration].bounds, ex)
+		if d > a.slowStep {
+			a.find(mSlowOperations, svc, "step").add(1, ex)
+		}
+	}
+	stepID := attrStr(attrs, event.AttrStepID)
+	if taskID == "" || stepID == "" {
+		return
+	}
+	s := a.step(taskID, stepID, attrInt(attrs, event.AttrStepAttempt))
+	if s.state == stateActive {
+		s.active.value--
+		s.active = nil
+		if t := a.tasks.peek(taskID); t != nil && t.activeSteps > 0 {
+			t.activeSteps--
+		}
+	}
+	s.state = stateFinished
+}
+
+// service returns the index of the resource an event belongs to, keyed by
+// service.name; -1 when maxServices are already known.
+func (a *Aggregator) service(res pcommon.Resource) int32 {
+	name := unknownService
+	if v, ok := res.Attributes().Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+		name = v.Str()
+	}
+	if i, ok := a.svcIdx[name]; ok {
+		return i
+	}
+	if len(a.services) >= maxServices {
+		return -1
+	}
+	r := pcommon.NewResource()
+	res.CopyTo(r)
+	r.Attributes().PutStr("service.name", name)
+	i := int32(len(a.services))
+	a.services = append(a.services, service{name: strings.Clone(name), res: r})
+	a.svcIdx[a.services[i].name] = i
+	return i
+}
+
+// find returns the series of builtin metric m for the given label values.
+func (a *Aggregator) find(m int, svc int32, labels ...string) *series {
+	a.beginKey(svc)
+	for _, l := range labels {
+		a.addLabel(l)
+	}
+	return a.tables[m].find(a.key, a.ends, svc, a.nowFn)
+}
+
+func (a *Aggregator) beginKey(svc int32) {
+	a.key = append(a.key[:0], byte(svc>>24), byte(svc>>16), byte(svc>>8), byte(svc))
+	a.ends = a.ends[:0]
+}
+
+func (a *Aggregator) addLabel(v string) {
+	a.key = append(a.key, v...)
+	a.endLabel()
+}
+
+func (a *Aggregator) endLabel() {
+	a.ends = append(a.ends, len(a.key))
+	a.key = append(a.key, keySep)
+}
+
+// AppendTo appends a cumulative snapshot of everything observed so far: one
+// ResourceMetrics per service, each with one scope holding every metric that
+// has series for that service. The overflow series go with the first service.
+func (a *Aggregator) AppendTo(md pmetric.Metrics, now pcommon.Timestamp) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, svc := range a.services {
+		if !a.hasSeries(i) {
+			continue
+		}
+		rm := md.ResourceMetrics().AppendEmpty()
+		svc.res.CopyTo(rm.Resource())
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName(ScopeName)
+		for _, t := range a.tables {
+			t.appendTo(sm, i, now, a.exemplars)
+		}
+		for _, u := range a.user {
+			u.table.appendTo(sm, i, now, a.exemplars)
+		}
+	}
+}
+
+func (a *Aggregator) hasSeries(svc int) bool {
+	has := func(t *table) bool {
+		return (svc < len(t.bySvc) && len(t.bySvc[svc]) > 0) || (svc == 0 && t.overflow != nil)
+	}
+	for _, t := range a.tables {
+		if has(t) {
+			return true
+		}
+	}
+	for _, u := range a.user {
+		if has(u.table) {
+			return true
+		}
+	}
+	return false
+}
+
+func attrStr(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
+func attrInt(m pcommon.Map, k string) int64 {
+	if v, ok := m.Get(k); ok {
+		if n, ok := event.IntValue(v); ok {
+			return n
+		}
+	}
+	return 1
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return unknown
+	}
+	return s
+}
+
+// bodyMap returns the payload map; an empty map when the body is not one.
+func bodyMap(lr plog.LogRecord) pcommon.Map {
+	if b := lr.Body(); b.Type() == pcommon.ValueTypeMap {
+		return b.Map()
+	}
+	return pcommon.NewMap()
+}
+
+func payloadFloat(m pcommon.Map, k string) (float64, bool) {
+	if v, ok := m.Get(k); ok {
+		return event.FloatValue(v)
+	}
+	return 0, false
+}
+
+func payloadStr(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return ""
+}
+
+// elapsed is completed_at − started_at, else the event time − started_at.
+func elapsed(lr plog.LogRecord, body pcommon.Map) (float64, bool) {
+	start, ok := event.ParseTime(payloadStr(body, event.FieldStartedAt))
+	if !ok {
+		return 0, false
+	}
+	end, ok := event.ParseTime(payloadStr(body, event.FieldCompletedAt))
+	if !ok {
+		if end = lr.Timestamp(); end == 0 {
+			return 0, false
+		}
+	}
+	return float64(int64(end)-int64(start)) / 1e9, true
+}
