@@ -1,0 +1,98 @@
+package jsonexporter // import "github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/sink"
+)
+
+const contentType = "application/x-ndjson"
+
+// NewFactory creates a factory for the json exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Timeout = 30 * time.Second
+	return &Config{
+		File:            sink.NewDefaultConfig(),
+		ClientConfig:    client,
+		QueueConfig:     configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
+		RetryConfig:     configretry.NewDefaultBackOffConfig(),
+		TimeFormat:      flatten.TimeRFC3339,
+		AttributePrefix: "attr.",
+	}
+}
+
+func newExporter(cfg *Config, set exporter.Settings, s flatten.Signal) (*sink.Exporter, error) {
+	l, err := newLayout(cfg, s, set.ID.String(), set.BuildInfo.Version)
+	if err != nil {
+		return nil, err
+	}
+	return sink.NewExporter(sink.Settings{
+		Signal:      s.String(),
+		File:        &cfg.File,
+		HTTP:        &cfg.ClientConfig,
+		ContentType: contentType,
+		Telemetry:   set.TelemetrySettings,
+	}, func() sink.Encoder { return newEncoder(l) }), nil
+}
+
+func helperOptions(cfg *Config, e *sink.Exporter) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithStart(e.Start),
+		exporterhelper.WithShutdown(e.Shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The HTTP client applies `timeout` to each request; file writes
+		// cannot be cancelled, so no second timeout is layered on top.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithRetry(cfg.RetryConfig),
+		exporterhelper.WithQueue(cfg.QueueConfig),
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
+	cfg := c.(*Config)
+	e, err := newExporter(cfg, set, flatten.Traces)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.PushTraces, helperOptions(cfg, e)...)
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Metrics, error) {
+	cfg := c.(*Config)
+	e, err := newExporter(cfg, set, flatten.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.PushMetrics, helperOptions(cfg, e)...)
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Logs, error) {
+	cfg := c.(*Config)
+	e, err := newExporter(cfg, set, flatten.Logs)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.PushLogs, helperOptions(cfg, e)...)
+}

@@ -1,0 +1,152 @@
+package jsonexporter
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
+)
+
+// fileConfig is a default config writing to path, without the async queue
+// so that records keep the order of the calls.
+func fileConfig(path string) *Config {
+	cfg := createDefaultConfig().(*Config)
+	cfg.File.Path = path
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	return cfg
+}
+
+// export runs a real exporter from the factory over data (ptrace.Traces,
+// pmetric.Metrics or plog.Logs), then shuts it down.
+func export(t testing.TB, cfg *Config, data ...any) {
+	t.Helper()
+	f := NewFactory()
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, "audit")
+	ctx := context.Background()
+	var start func() error
+	var consume func(any) error
+	var shutdown func() error
+	switch data[0].(type) {
+	case ptrace.Traces:
+		e, err := f.CreateTraces(ctx, set, cfg)
+		require.NoError(t, err)
+		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
+		consume = func(d any) error { return e.ConsumeTraces(ctx, d.(ptrace.Traces)) }
+		shutdown = func() error { return e.Shutdown(ctx) }
+	case pmetric.Metrics:
+		e, err := f.CreateMetrics(ctx, set, cfg)
+		require.NoError(t, err)
+		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
+		consume = func(d any) error { return e.ConsumeMetrics(ctx, d.(pmetric.Metrics)) }
+		shutdown = func() error { return e.Shutdown(ctx) }
+	case plog.Logs:
+		e, err := f.CreateLogs(ctx, set, cfg)
+		require.NoError(t, err)
+		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
+		consume = func(d any) error { return e.ConsumeLogs(ctx, d.(plog.Logs)) }
+		shutdown = func() error { return e.Shutdown(ctx) }
+	}
+	require.NoError(t, start())
+	for _, d := range data {
+		require.NoError(t, consume(d))
+	}
+	require.NoError(t, shutdown())
+}
+
+// readNDJSON parses every line of r as one JSON object, numbers kept exact.
+func readNDJSON(t testing.TB, r io.Reader) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		out = append(out, decode(t, sc.Bytes()))
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+func readNDJSONFile(t testing.TB, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	return readNDJSON(t, f)
+}
+
+func decode(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	require.NoError(t, d.Decode(&m), "line %s", b)
+	return m
+}
+
+// canonical is v as encoding/json would write it and read it back: the
+// independent reference the exporter's output is compared with.
+func canonical(t testing.TB, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var out any
+	require.NoError(t, d.Decode(&out))
+	return out
+}
+
+func assertTime(t testing.TB, want pcommon.Timestamp, got any, field string) {
+	t.Helper()
+	if want == 0 {
+		assert.Nil(t, got, field)
+		return
+	}
+	s, ok := got.(string)
+	require.True(t, ok, "%s is %T", field, got)
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	require.NoError(t, err, field)
+	assert.True(t, want.AsTime().Equal(tm), "%s: want %s got %s", field, want.AsTime(), tm)
+}
+
+func assertFloat(t testing.TB, want float64, got any, field string) {
+	t.Helper()
+	n, ok := got.(json.Number)
+	require.True(t, ok, "%s is %T (%v)", field, got, got)
+	f, err := n.Float64()
+	require.NoError(t, err)
+	assert.Equal(t, want, f, field)
+}
+
+func hexID(b []byte) string {
+	for _, c := range b {
+		if c != 0 {
+			return hex.EncodeToString(b)
+		}
+	}
+	return ""
+}
+
+func nan() float64         { return math.NaN() }
+func inf(sign int) float64 { return math.Inf(sign) }
