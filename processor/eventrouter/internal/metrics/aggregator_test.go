@@ -90,10 +90,10 @@ func TestSampleStream(t *testing.T) {
 	// fixture says so
 	var slowSteps, slowQueries int
 	for _, r := range s.raw {
-		if d, ok := r.Payload["execution_duration"].(float64); ok && d > 5 {
+		if d, ok := num(r.Payload["execution_duration"]); ok && d > 5 {
 			slowSteps++
 		}
-		if d, ok := r.Payload["duration"].(float64); ok && r.Name == "database.query_executed" && d > 0.1 {
+		if d, ok := num(r.Payload["duration"]); ok && r.Name == "database.query_executed" && d > 0.1 {
 			slowQueries++
 		}
 	}
@@ -130,7 +130,7 @@ func TestSlowOperations(t *testing.T) {
 	for _, r := range s.raw {
 		switch r.Name {
 		case "step.completed", "step.failed":
-			d, ok := r.Payload["execution_duration"].(float64)
+			d, ok := num(r.Payload["execution_duration"])
 			if !ok {
 				start, _ := time.Parse(time.RFC3339Nano, r.Payload["started_at"].(string))
 				end, _ := time.Parse(time.RFC3339Nano, r.Payload["timestamp"].(string))
@@ -140,7 +140,7 @@ func TestSlowOperations(t *testing.T) {
 				wantSteps++
 			}
 		case "database.query_executed":
-			if r.Payload["duration"].(float64) > 0.005 {
+			if mustNum(r.Payload["duration"]) > 0.005 {
 				wantQueries++
 			}
 		}

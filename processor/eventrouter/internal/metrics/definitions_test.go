@@ -55,12 +55,12 @@ func TestDefinitionsOnSample(t *testing.T) {
 		}
 		switch r.Name {
 		case "task.start_requested":
-			planned += r.Payload["total_steps"].(float64)
-			lastTotal[r.Payload["task_name"].(string)] = r.Payload["total_steps"].(float64)
+			planned += mustNum(r.Payload["total_steps"])
+			lastTotal[r.Payload["task_name"].(string)] = mustNum(r.Payload["total_steps"])
 		case "step.completed":
 			ok := fmt.Sprint(r.Payload["step_results"].(map[string]any)["ok"])
 			key := ok + "/" + r.Payload["step_name"].(string)
-			wantExec[key] = append(wantExec[key], r.Payload["execution_duration"].(float64))
+			wantExec[key] = append(wantExec[key], mustNum(r.Payload["execution_duration"]))
 		}
 	}
 

@@ -1,9 +1,6 @@
 package metrics
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -24,11 +21,7 @@ const sampleService = "tasker-sample"
 
 // rawEvent is one line of the native fixture, kept for computing expected
 // values independently of the aggregator.
-type rawEvent struct {
-	Name      string         `json:"name"`
-	Timestamp string         `json:"timestamp"`
-	Payload   map[string]any `json:"payload"`
-}
+type rawEvent = fixtures.Event
 
 type summary = fixtures.Summary
 
@@ -44,67 +37,26 @@ type sample struct {
 // into the body map (whole numbers as ints), then event.Normalize.
 func loadSample(tb testing.TB) *sample {
 	tb.Helper()
-	data := fixtures.NativeNDJSON
-	s := &sample{logs: plog.NewLogs()}
+	s := &sample{logs: plog.NewLogs(), raw: fixtures.NativeEvents()}
 	rl := s.logs.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", sampleService)
 	s.res = rl.Resource()
 	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
 	received := pcommon.NewTimestampFromTime(time.Date(2025, 11, 25, 20, 0, 0, 0, time.UTC))
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var raw rawEvent
-		require.NoError(tb, json.Unmarshal(line, &raw))
-		s.raw = append(s.raw, raw)
-
-		var withNumbers struct {
-			Payload map[string]any `json:"payload"`
-		}
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.UseNumber()
-		require.NoError(tb, dec.Decode(&withNumbers))
+	for _, raw := range s.raw {
 		lr := lrs.AppendEmpty()
-		require.NoError(tb, lr.Body().SetEmptyMap().FromRaw(numbers(withNumbers.Payload).(map[string]any)))
+		require.NoError(tb, lr.Body().SetEmptyMap().FromRaw(raw.Payload))
 		if ts, ok := event.ParseTime(raw.Timestamp); ok {
 			lr.SetTimestamp(ts)
 		}
 		event.Normalize(lr, raw.Name, "", received)
 	}
-	require.NoError(tb, sc.Err())
 	for i := 0; i < lrs.Len(); i++ {
 		s.records = append(s.records, lrs.At(i))
 	}
 	s.sum = fixtures.NativeSummary()
 	require.Len(tb, s.records, s.sum.Events)
 	return s
-}
-
-// numbers turns json.Number into int64 when whole, float64 otherwise.
-func numbers(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, e := range x {
-			x[k] = numbers(e)
-		}
-		return x
-	case []any:
-		for i, e := range x {
-			x[i] = numbers(e)
-		}
-		return x
-	case json.Number:
-		if n, err := x.Int64(); err == nil {
-			return n
-		}
-		f, _ := x.Float64()
-		return f
-	}
-	return v
 }
 
 func (s *sample) feed(a *Aggregator, from, to int) {
@@ -244,4 +196,24 @@ func newAggregator(tb testing.TB, mutate func(*Config)) *Aggregator {
 	a, err := New(cfg)
 	require.NoError(tb, err)
 	return a
+}
+
+// num reads a decoded JSON number (int64 or float64) as float64.
+func num(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+// mustNum is num for values the fixture always has.
+func mustNum(v any) float64 {
+	f, ok := num(v)
+	if !ok {
+		panic("not a number")
+	}
+	return f
 }

@@ -1,0 +1,320 @@
+package eventrouter
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
+)
+
+func taskEvents(t testing.TB, task int64) []fixtureEvent {
+	var out []fixtureEvent
+	for _, ev := range loadFixture(t) {
+		if id, ok := taskIDOf(ev); ok && id == task {
+			out = append(out, ev)
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+// OTLP log records in the shapes SDKs send get the same ids, and so the
+// same spans, as events the taskerevents receiver normalized.
+func TestOTLPInputMatchesReceiverInput(t *testing.T) {
+	events := taskEvents(t, 3)
+	want := rows(runFixture(t, createDefaultConfig(), events, 50).traces.AllTraces())
+	require.NotEmpty(t, want)
+
+	shapes := map[string]func(lr plog.LogRecord, ev fixtureEvent){
+		"event name, map body": func(lr plog.LogRecord, ev fixtureEvent) {
+			lr.SetEventName(ev.Name)
+			require.NoError(t, lr.Body().SetEmptyMap().FromRaw(ev.Payload))
+		},
+		"event.name attribute, map body": func(lr plog.LogRecord, ev fixtureEvent) {
+			lr.Attributes().PutStr(event.AttrEventName, ev.Name)
+			require.NoError(t, lr.Body().SetEmptyMap().FromRaw(ev.Payload))
+		},
+		"event name, payload as attributes": func(lr plog.LogRecord, ev fixtureEvent) {
+			lr.SetEventName(ev.Name)
+			require.NoError(t, lr.Attributes().FromRaw(ev.Payload))
+		},
+		"event.name attribute, payload as attributes, string body": func(lr plog.LogRecord, ev fixtureEvent) {
+			require.NoError(t, lr.Attributes().FromRaw(ev.Payload))
+			lr.Attributes().PutStr(event.AttrEventName, ev.Name)
+			lr.Body().SetStr(ev.Name + " happened")
+		},
+	}
+	for name, shape := range shapes {
+		t.Run(name, func(t *testing.T) {
+			ld := plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			rl.Resource().Attributes().PutStr("service.name", "tasker-app")
+			lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+			for _, ev := range events {
+				lr := lrs.AppendEmpty()
+				ts, _ := event.ParseTime(ev.Timestamp)
+				lr.SetTimestamp(ts)
+				shape(lr, ev)
+			}
+			in := plog.NewLogs()
+			ld.CopyTo(in)
+			h := newHarness(t, NewFactory(), createDefaultConfig(), "otlp")
+			h.consume(t, ld)
+			h.shutdown(t)
+			assert.Equal(t, want, rows(h.traces.AllTraces()))
+			assert.Equal(t, in, ld, "read-only pipelines leave the input untouched")
+
+			// the logs pipeline gets normalized events with the same ids
+			require.Equal(t, len(events), h.logs.LogRecordCount())
+			out := h.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < out.Len(); i++ {
+				lr := out.At(i)
+				assert.Equal(t, event.TraceID("", "3"), lr.TraceID())
+				assert.Equal(t, events[i].Name, lr.EventName())
+				assert.Equal(t, pcommon.ValueTypeMap, lr.Body().Type())
+				tc, ok := lr.Body().Map().Get("task_context")
+				if ok {
+					pw, _ := tc.Map().Get("password")
+					assert.Equal(t, event.Filtered, pw.Str())
+				}
+			}
+		})
+	}
+}
+
+func TestTraceNamespaceAppliesToOTLPInput(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.TraceNamespace = "eu"
+	h := newHarness(t, NewFactory(), cfg, "ns")
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName("task.completed")
+	require.NoError(t, lr.Body().SetEmptyMap().FromRaw(map[string]any{
+		"task_id": 9, "task_name": "t", "started_at": "2025-11-25T19:46:40.100Z", "completed_at": "2025-11-25T19:46:41.100Z",
+	}))
+	h.consume(t, ld)
+	h.shutdown(t)
+	spans := allSpans(h.traces.AllTraces())
+	require.Len(t, spans, 1)
+	assert.Equal(t, event.TraceID("eu", "9"), spans[0].TraceID())
+	assert.Equal(t, time.Second, spans[0].EndTimestamp().AsTime().Sub(spans[0].StartTimestamp().AsTime()))
+}
+
+// countingTraces counts spans and keeps nothing.
+type countingTraces struct {
+	spans, unfinished atomic.Int64
+}
+
+func (c *countingTraces) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *countingTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	for _, s := range allSpans([]ptrace.Traces{td}) {
+		c.spans.Add(1)
+		if v, ok := s.Attributes().Get(AttrUnfinished); ok && v.Bool() {
+			c.unfinished.Add(1)
+		}
+	}
+	return nil
+}
+
+func startEvents(from, n int) plog.Logs {
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	lrs.EnsureCapacity(n)
+	base := time.Date(2025, 11, 25, 19, 0, 0, 0, time.UTC)
+	for i := from; i < from+n; i++ {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(i) * time.Millisecond)))
+		m := lr.Body().SetEmptyMap()
+		m.PutInt("task_id", int64(i))
+		m.PutStr("task_name", "load")
+		event.Normalize(lr, "task.start_requested", "", receivedAt)
+	}
+	return ld
+}
+
+func newTracesOnly(t testing.TB, cfg *Config, next consumer.Traces) *tracesConnector {
+	set := metadatatest.NewSettings(componenttest.NewTelemetry())
+	c, err := NewFactory().CreateLogsToTraces(context.Background(), set, cfg, next)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componentNopHost{}))
+	return c.(*tracesConnector)
+}
+
+func TestPendingIsBounded(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Traces.MaxPending = 1000
+	sink := &countingTraces{}
+	c := newTracesOnly(t, cfg, sink)
+
+	const total, batch = 50000, 1000
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < total; i += batch {
+		require.NoError(t, c.ConsumeLogs(context.Background(), startEvents(i, batch)))
+		require.LessOrEqual(t, c.asm.pendingItems(), int64(cfg.Traces.MaxPending))
+	}
+	assert.Equal(t, int64(cfg.Traces.MaxPending), c.asm.pendingItems(), "pending stays at the bound")
+	assert.Equal(t, int64(total-cfg.Traces.MaxPending), sink.spans.Load(), "evicted spans are emitted")
+	assert.Equal(t, sink.spans.Load(), sink.unfinished.Load(), "evicted open spans are marked unfinished")
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	assert.Less(t, growth, int64(64<<20), "heap grew by %d bytes", growth)
+
+	require.NoError(t, c.Shutdown(context.Background()))
+	assert.Equal(t, int64(total), sink.spans.Load(), "shutdown flushes everything pending")
+	assert.Equal(t, int64(total), sink.unfinished.Load())
+	assert.Zero(t, c.asm.pendingItems())
+}
+
+func TestSpanTimeoutEmitsUnfinished(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Traces.SpanTimeout = time.Hour // the ticker never fires; ticks are driven by hand
+	sink := &countingTraces{}
+	c := newTracesOnly(t, cfg, sink)
+	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
+
+	require.NoError(t, c.ConsumeLogs(context.Background(), startEvents(0, 10)))
+	c.asm.tick(time.Now().Add(30 * time.Minute))
+	require.NoError(t, c.emit(context.Background()))
+	assert.Zero(t, sink.spans.Load())
+	c.asm.tick(time.Now().Add(time.Hour + time.Second))
+	require.NoError(t, c.emit(context.Background()))
+	assert.Equal(t, int64(10), sink.spans.Load())
+	assert.Equal(t, int64(10), sink.unfinished.Load())
+	assert.Zero(t, c.asm.pendingItems())
+}
+
+// An end that arrives before its start waits for it; the task is emitted
+// after its terminal event plus the grace period, by the timer goroutine.
+func TestEndBeforeStartAndGraceRelease(t *testing.T) {
+	events := taskEvents(t, 3)
+	reversed := make([]fixtureEvent, len(events))
+	for i, ev := range events {
+		reversed[len(events)-1-i] = ev
+	}
+	cfg := createDefaultConfig()
+	cfg.Traces.TaskEndGrace = 50 * time.Millisecond
+	sink := new(consumertestTraces)
+	sink.init()
+	c := newTracesOnly(t, cfg, sink)
+	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
+	for _, ev := range reversed {
+		require.NoError(t, c.ConsumeLogs(context.Background(), buildLogs(t, []fixtureEvent{ev})))
+	}
+	require.Eventually(t, func() bool { return sink.count() > 0 }, 5*time.Second, 10*time.Millisecond)
+	assert.Zero(t, c.asm.pendingItems())
+	want := rows(runFixture(t, createDefaultConfig(), events, 50).traces.AllTraces())
+	assert.Equal(t, want, rows(sink.all()))
+
+	// a late event of the task, after it was emitted, is counted, not lost silently
+	late := buildLogs(t, []fixtureEvent{events[len(events)-2]})
+	require.NoError(t, c.ConsumeLogs(context.Background(), late))
+	require.Eventually(t, func() bool { return c.asm.pendingItems() == 0 }, 5*time.Second, 10*time.Millisecond)
+}
+
+// consumertestTraces is a concurrency-safe sink that can be polled.
+type consumertestTraces struct {
+	mu  chanMutex
+	tds []ptrace.Traces
+}
+
+type chanMutex struct{ ch chan struct{} }
+
+func (m *chanMutex) lock() {
+	if m.ch == nil {
+		panic("uninitialized")
+	}
+	m.ch <- struct{}{}
+}
+func (m *chanMutex) unlock() { <-m.ch }
+
+func (c *consumertestTraces) init() {
+	if c.mu.ch == nil {
+		c.mu.ch = make(chan struct{}, 1)
+	}
+}
+
+func (c *consumertestTraces) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (c *consumertestTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	c.mu.lock()
+	defer c.mu.unlock()
+	c.tds = append(c.tds, td)
+	return nil
+}
+func (c *consumertestTraces) count() int {
+	c.mu.lock()
+	defer c.mu.unlock()
+	return len(c.tds)
+}
+func (c *consumertestTraces) all() []ptrace.Traces {
+	c.mu.lock()
+	defer c.mu.unlock()
+	return append([]ptrace.Traces(nil), c.tds...)
+}
+
+func TestTelemetry(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	events := loadFixture(t)
+	sum := loadSummary(t)
+	cfg := createDefaultConfig()
+	cfg.Drop = []string{"handler.registered"}
+	cfg.Traces.MaxPending = 100 // forces evictions
+	h := newHarnessWith(t, NewFactory(), cfg, metadatatest.NewSettings(tel), "telemetry")
+	h.consume(t, buildLogs(t, events))
+
+	dropped := int64(sum.ByName["handler.registered"])
+	metadatatest.AssertEqualEventrouterEventsRouted(t, tel, []metricdata.DataPoint[int64]{
+		{Value: int64(sum.Events) - dropped, Attributes: attribute.NewSet(attribute.String("signal", SignalTraces))},
+		{Value: int64(sum.Events) - dropped, Attributes: attribute.NewSet(attribute.String("signal", SignalMetrics))},
+		{Value: int64(sum.Events) - dropped, Attributes: attribute.NewSet(attribute.String("signal", SignalLogs))},
+	}, metricdatatest.IgnoreTimestamp())
+	dm, err := tel.GetMetric("otelcol_eventrouter_events_dropped")
+	require.NoError(t, err)
+	byReason := map[string]int64{}
+	for _, dp := range dm.Data.(metricdata.Sum[int64]).DataPoints {
+		r, _ := dp.Attributes.Value("reason")
+		byReason[r.AsString()] += dp.Value
+	}
+	assert.Equal(t, dropped, byReason["drop"], "dropped by rule, counted once for all signals")
+	assert.Zero(t, byReason["sampled"])
+	pending := h.conns[0].(*tracesConnector).asm.pendingItems()
+	assert.LessOrEqual(t, pending, int64(100))
+	metadatatest.AssertEqualEventrouterSpansPending(t, tel, []metricdata.DataPoint[int64]{{Value: pending}}, metricdatatest.IgnoreTimestamp())
+
+	h.shutdown(t)
+	emitted := int64(len(allSpans(h.traces.AllTraces())))
+	metadatatest.AssertEqualEventrouterSpansEmitted(t, tel, []metricdata.DataPoint[int64]{{Value: emitted}}, metricdatatest.IgnoreTimestamp())
+	unfinished := int64(0)
+	for _, s := range allSpans(h.traces.AllTraces()) {
+		if _, ok := s.Attributes().Get(AttrUnfinished); ok {
+			unfinished++
+		}
+	}
+	require.Positive(t, unfinished, "evicting whole tasks mid-stream leaves open spans")
+	m, err := tel.GetMetric("otelcol_eventrouter_spans_unfinished")
+	require.NoError(t, err)
+	var total int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	assert.Equal(t, unfinished, total)
+}

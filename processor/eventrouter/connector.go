@@ -1,0 +1,507 @@
+package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
+)
+
+// work holds per-call scratch space, pooled so concurrent calls never share.
+type work struct {
+	e       evt
+	scratch plog.LogRecord
+}
+
+var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord()} }}
+
+// counts are one batch's telemetry, recorded once per batch.
+type counts struct {
+	routed, dropped, sampled, noTrace, unrouted int64
+}
+
+func (r *router) record(ctx context.Context, sig signals, c counts) {
+	t := r.telemetry
+	if c.routed > 0 {
+		t.EventrouterEventsRouted.Add(ctx, c.routed, signalAttr(sig))
+	}
+	if c.sampled > 0 {
+		t.EventrouterEventsDropped.Add(ctx, c.sampled, dropAttr(sig, "sampled"))
+	}
+	if c.noTrace > 0 {
+		t.EventrouterEventsDropped.Add(ctx, c.noTrace, dropAttr(sig, "no_trace"))
+	}
+	// router-wide counts: every signal instance sees the same events, so
+	// only one of them records these
+	if sig == r.counter {
+		if c.dropped > 0 {
+			t.EventrouterEventsDropped.Add(ctx, c.dropped, dropAttr(0, "drop"))
+		}
+		if c.unrouted > 0 {
+			t.EventrouterEventsDropped.Add(ctx, c.unrouted, dropAttr(0, "unrouted"))
+		}
+	}
+}
+
+// classify routes one record: it returns the decision and whether the record
+// is an event at all. Records that are not events are handled like
+// unmatched events, and only logs can carry them.
+func (r *router) classify(lr plog.LogRecord) (string, decision) {
+	name := event.Name(lr)
+	if name == "" {
+		d := r.routes.unmatched
+		d.to &= toLogs
+		return "", d
+	}
+	return name, r.routes.decide(name)
+}
+
+func (d decision) unrouted() bool { return !d.drop && d.to == 0 }
+
+// normalized returns lr, or a normalized copy of it in scratch when it has
+// not been through event.Normalize yet (OTLP input).
+func (r *router) normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, now pcommon.Timestamp) plog.LogRecord {
+	if name == "" || !needsNormalize(lr) {
+		return lr
+	}
+	lr.CopyTo(scratch)
+	normalizeInPlace(scratch, name, r.cfg.TraceNamespace, now)
+	return scratch
+}
+
+// tracesConnector assembles spans from the events routed to traces.
+type tracesConnector struct {
+	r    *router
+	next consumer.Traces
+	asm  *assembler
+	tick time.Duration
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
+	c := &tracesConnector{r: r, next: next, asm: newAssembler(r.cfg.Traces), stop: make(chan struct{})}
+	c.tick = tickFor(r.cfg.Traces)
+	r.asm.Store(c.asm)
+	return c
+}
+
+// tickFor checks often enough for the grace and timeout to be honoured
+// closely, and at most once a second.
+func tickFor(cfg TracesConfig) time.Duration {
+	d := cfg.SpanTimeout
+	if cfg.TaskEndGrace > 0 && cfg.TaskEndGrace < d {
+		d = cfg.TaskEndGrace
+	}
+	d /= 4
+	return min(max(d, 10*time.Millisecond), time.Second)
+}
+
+func (c *tracesConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *tracesConnector) Start(context.Context, component.Host) error {
+	c.r.started()
+	c.startOnce.Do(func() {
+		c.wg.Add(1)
+		go c.loop()
+	})
+	return nil
+}
+
+func (c *tracesConnector) loop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case now := <-t.C:
+			c.asm.tick(now)
+			if err := c.emit(context.Background()); err != nil {
+				c.r.logger.Warn("sending released spans failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (c *tracesConnector) Shutdown(ctx context.Context) error {
+	var err error
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		c.asm.flush(time.Now())
+		err = c.emit(ctx)
+		c.r.asm.CompareAndSwap(c.asm, nil)
+		c.r.done()
+	})
+	return err
+}
+
+// emit sends what the assembler released and records its telemetry.
+func (c *tracesConnector) emit(ctx context.Context) error {
+	c.asm.mu.Lock()
+	td, st := c.asm.take()
+	c.asm.mu.Unlock()
+	return c.send(ctx, td, st)
+}
+
+func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st releaseStats) error {
+	t := c.r.telemetry
+	for reason, n := range st.unfinished {
+		t.EventrouterSpansUnfinished.Add(ctx, n, dropAttr(0, reason))
+	}
+	if st.orphans > 0 {
+		t.EventrouterEventsDropped.Add(ctx, st.orphans, dropAttr(toTraces, "orphaned"))
+	}
+	if st.spans == 0 {
+		return nil
+	}
+	t.EventrouterSpansEmitted.Add(ctx, st.spans)
+	return c.next.ConsumeTraces(ctx, td)
+}
+
+func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	w := workPool.Get().(*work)
+	defer workPool.Put(w)
+	now := time.Now()
+	nowTS := pcommon.NewTimestampFromTime(now)
+	var n counts
+	a := c.asm
+	a.mu.Lock()
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		res := rl.Resource()
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				name, d := c.r.classify(lr)
+				switch {
+				case d.drop:
+					n.dropped++
+					continue
+				case d.unrouted():
+					n.unrouted++
+					continue
+				case name == "" || !d.to.has(toTraces):
+					continue
+				}
+				lr = c.r.normalized(lr, name, w.scratch, nowTS)
+				if !d.sampler.keep(lr.TraceID()) {
+					n.sampled++
+					continue
+				}
+				if lr.TraceID().IsEmpty() {
+					n.noTrace++
+					continue
+				}
+				w.e.read(lr, name, c.r.filter)
+				if w.e.taskID == "" {
+					n.noTrace++
+					continue
+				}
+				a.add(&w.e, res, c.r.filter, now)
+				a.afterAdd(now)
+				n.routed++
+			}
+		}
+	}
+	td, st := a.take()
+	a.mu.Unlock()
+	c.r.record(ctx, toTraces, n)
+	return c.send(ctx, td, st)
+}
+
+// metricsConnector feeds every event routed to metrics, sampled or not, to
+// the aggregator and sends cumulative snapshots.
+type metricsConnector struct {
+	r    *router
+	agg  *metrics.Aggregator
+	next consumer.Metrics
+
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+func newMetricsConnector(r *router, agg *metrics.Aggregator, next consumer.Metrics) *metricsConnector {
+	return &metricsConnector{r: r, agg: agg, next: next, stop: make(chan struct{})}
+}
+
+func (c *metricsConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *metricsConnector) Start(context.Context, component.Host) error {
+	c.r.started()
+	c.startOnce.Do(func() {
+		c.wg.Add(1)
+		go c.loop()
+	})
+	return nil
+}
+
+func (c *metricsConnector) loop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.r.cfg.Metrics.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			if err := c.flush(context.Background()); err != nil {
+				c.r.logger.Warn("sending metrics failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (c *metricsConnector) flush(ctx context.Context) error {
+	md := pmetric.NewMetrics()
+	c.agg.AppendTo(md, pcommon.NewTimestampFromTime(time.Now()))
+	if md.DataPointCount() == 0 {
+		return nil
+	}
+	return c.next.ConsumeMetrics(ctx, md)
+}
+
+func (c *metricsConnector) Shutdown(ctx context.Context) error {
+	var err error
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		err = c.flush(ctx)
+		c.r.done()
+	})
+	return err
+}
+
+func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	w := workPool.Get().(*work)
+	defer workPool.Put(w)
+	nowTS := pcommon.NewTimestampFromTime(time.Now())
+	var n counts
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		res := rl.Resource()
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				lr := lrs.At(k)
+				name, d := c.r.classify(lr)
+				switch {
+				case d.drop:
+					n.dropped++
+					continue
+				case d.unrouted():
+					n.unrouted++
+					continue
+				case name == "" || !d.to.has(toMetrics):
+					continue
+				}
+				// the aggregator only ever sees normalized, redacted events;
+				// the input is shared with other pipelines, so changes are
+				// made on a copy
+				rec, copied := lr, false
+				if needsNormalize(lr) {
+					rec, copied = c.r.normalized(lr, name, w.scratch, nowTS), true
+				}
+				if c.r.filter.recordNeedsRedaction(rec) {
+					if !copied {
+						lr.CopyTo(w.scratch)
+						rec = w.scratch
+					}
+					c.r.filter.redactRecord(rec)
+				}
+				c.agg.Observe(rec, res)
+				n.routed++
+			}
+		}
+	}
+	c.r.record(ctx, toMetrics, n)
+	return nil
+}
+
+// logsConnector forwards the events routed to logs, normalized and redacted.
+// It does not change its input: a batch that needs no change (the usual case
+// for events the taskerevents receiver already normalized and redacted) is
+// forwarded as is; otherwise the kept records are copied and fixed up.
+type logsConnector struct {
+	r    *router
+	next consumer.Logs
+	once sync.Once
+}
+
+func newLogsConnector(r *router, next consumer.Logs) *logsConnector {
+	return &logsConnector{r: r, next: next}
+}
+
+func (c *logsConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *logsConnector) Start(context.Context, component.Host) error {
+	c.r.started()
+	return nil
+}
+
+func (c *logsConnector) Shutdown(context.Context) error {
+	c.once.Do(c.r.done)
+	return nil
+}
+
+// What the logs pipeline does with one record.
+const (
+	logKeep uint8 = iota // forward unchanged
+	logDrop              // not exported to logs
+	logFix               // forward a normalized, redacted copy
+)
+
+type logsWork struct {
+	actions []uint8
+	resFix  []bool
+	scratch plog.LogRecord
+}
+
+var logsWorkPool = sync.Pool{New: func() any { return &logsWork{scratch: plog.NewLogRecord()} }}
+
+func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	w := logsWorkPool.Get().(*logsWork)
+	defer logsWorkPool.Put(w)
+	w.actions, w.resFix = w.actions[:0], w.resFix[:0]
+	nowTS := pcommon.NewTimestampFromTime(time.Now())
+	f := c.r.filter
+	var n counts
+	changed := false
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		resFix := f.needsRedaction(rl.Resource().Attributes())
+		w.resFix = append(w.resFix, resFix)
+		changed = changed || resFix
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			lrs := sls.At(j).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				act := c.decide(lrs.At(k), w.scratch, nowTS, &n)
+				changed = changed || act != logKeep
+				w.actions = append(w.actions, act)
+			}
+		}
+	}
+	c.r.record(ctx, toLogs, n)
+	if !changed {
+		if ld.LogRecordCount() == 0 {
+			return nil
+		}
+		return c.next.ConsumeLogs(ctx, ld)
+	}
+	out := c.rebuild(ld, w, nowTS)
+	if out.ResourceLogs().Len() == 0 {
+		return nil
+	}
+	return c.next.ConsumeLogs(ctx, out)
+}
+
+func (c *logsConnector) decide(lr plog.LogRecord, scratch plog.LogRecord, now pcommon.Timestamp, n *counts) uint8 {
+	name, d := c.r.classify(lr)
+	switch {
+	case d.drop:
+		n.dropped++
+		return logDrop
+	case d.unrouted():
+		n.unrouted++
+		return logDrop
+	case !d.to.has(toLogs):
+		return logDrop
+	}
+	act := logKeep
+	tid := lr.TraceID()
+	if name != "" && needsNormalize(lr) {
+		act = logFix
+		tid = c.r.normalized(lr, name, scratch, now).TraceID()
+	}
+	if !d.sampler.keep(tid) {
+		n.sampled++
+		return logDrop
+	}
+	if act == logKeep && c.r.filter.recordNeedsRedaction(lr) {
+		act = logFix
+	}
+	n.routed++
+	return act
+}
+
+// rebuild copies the kept records into a new batch, fixing up those marked.
+func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork, now pcommon.Timestamp) plog.Logs {
+	f := c.r.filter
+	out := plog.NewLogs()
+	rls := ld.ResourceLogs()
+	idx := 0
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		var orl plog.ResourceLogs
+		hasRL := false
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			lrs := sl.LogRecords()
+			var osl plog.ScopeLogs
+			hasSL := false
+			for k := 0; k < lrs.Len(); k++ {
+				act := w.actions[idx]
+				idx++
+				if act == logDrop {
+					continue
+				}
+				if !hasRL {
+					orl = out.ResourceLogs().AppendEmpty()
+					rl.Resource().CopyTo(orl.Resource())
+					orl.SetSchemaUrl(rl.SchemaUrl())
+					if w.resFix[i] {
+						f.redactMap(orl.Resource().Attributes())
+					}
+					hasRL = true
+				}
+				if !hasSL {
+					osl = orl.ScopeLogs().AppendEmpty()
+					sl.Scope().CopyTo(osl.Scope())
+					osl.SetSchemaUrl(sl.SchemaUrl())
+					hasSL = true
+				}
+				dst := osl.LogRecords().AppendEmpty()
+				lr := lrs.At(k)
+				lr.CopyTo(dst)
+				if act == logFix {
+					if name := event.Name(lr); name != "" && needsNormalize(lr) {
+						normalizeInPlace(dst, name, c.r.cfg.TraceNamespace, now)
+					}
+					f.redactRecord(dst)
+				}
+			}
+		}
+	}
+	return out
+}
