@@ -11,9 +11,8 @@ CONFIG     ?= config/otelcol-tasker.yaml
 FUZZTIME   ?= 30s
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
-COMPONENTS := receiver/taskerevents processor/eventrouter exporter/jsonexporter exporter/csvexporter
 
-.PHONY: all build run test unit-test deploy-test smoke-test fuzz lint generate e2e demo bench clean
+.PHONY: all build run test unit-test deploy-test smoke-test fuzz lint generate taskersim e2e demo bench clean
 
 all: build
 
@@ -46,7 +45,7 @@ test: unit-test deploy-test smoke-test
 unit-test:
 	$(GO) test -count=1 ./...
 
-deploy-test:
+deploy-test: $(BIN)
 	cd e2e && $(GO) test -count=1 ./deploy/...
 
 smoke-test: $(BIN)
@@ -62,10 +61,14 @@ lint:
 	$(GO) vet ./...
 	cd e2e && $(GO) vet ./...
 
-## generate: re-run the builder and mdatagen
+## generate: re-run the builder and mdatagen (each component's go:generate line)
 generate: $(OCB) $(MDATAGEN)
 	$(OCB) --config builder-config.yaml --skip-compilation
-	@for c in $(COMPONENTS); do echo "mdatagen $$c"; (cd $$c && ../../$(MDATAGEN) metadata.yaml) || exit 1; done
+	PATH="$(CURDIR)/bin:$$PATH" $(GO) generate ./receiver/... ./processor/... ./exporter/...
+
+## taskersim: the workflow simulator
+taskersim:
+	$(GO) build -o bin/taskersim ./cmd/taskersim
 
 ## e2e: real Jaeger and Prometheus, the collector and the simulator, end to end
 e2e: $(BIN)

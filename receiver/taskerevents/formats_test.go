@@ -1,4 +1,4 @@
-package taskereventsreceiver
+package taskerevents
 
 import (
 	"bytes"

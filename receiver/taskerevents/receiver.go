@@ -1,4 +1,4 @@
-package taskereventsreceiver // import "github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents"
+package taskerevents // import "github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents"
 
 import (
 	"context"
