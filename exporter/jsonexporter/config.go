@@ -1,8 +1,12 @@
 package jsonexporter // import "github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter"
 
 import (
+	"go.opentelemetry.io/collector/confmap"
+
 	"errors"
 	"fmt"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/confstrict"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -97,4 +101,13 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Unmarshal rejects keys the config does not have (the squashed confighttp
+// config would let a misspelled key through silently), then decodes.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confstrict.Check(conf, cfg); err != nil {
+		return err
+	}
+	return conf.Unmarshal(cfg)
 }

@@ -1,10 +1,14 @@
 package taskerevents // import "github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents"
 
 import (
+	"go.opentelemetry.io/collector/confmap"
+
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/confstrict"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -142,4 +146,13 @@ func validHeaderName(h string) bool {
 		return false
 	}
 	return http.CanonicalHeaderKey(h) != ""
+}
+
+// Unmarshal rejects keys the config does not have (the squashed confighttp
+// config would let a misspelled key through silently), then decodes.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confstrict.Check(conf, cfg); err != nil {
+		return err
+	}
+	return conf.Unmarshal(cfg)
 }
