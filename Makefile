@@ -53,7 +53,7 @@ smoke-test: $(BIN)
 
 ## fuzz: the receiver's decoder fuzz target, for a bounded time
 fuzz:
-	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./receiver/taskerevents/...
+	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
 
 ## lint: gofmt and go vet on every module
 lint:
