@@ -9,8 +9,9 @@
 // whole body with an *Error naming it.
 //
 // JSON is parsed with fastjson and converted straight into pcommon values.
-// Strings are copied into one arena per request (a single allocation the
-// size of the body), so decoding costs no allocation per string.
+// Strings are copied into one arena per event (a single allocation the size
+// of the event), so decoding costs no allocation per string, and a string a
+// downstream component keeps holds only its own event's bytes.
 package decode // import "github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents/internal/decode"
 
 import (
@@ -256,6 +257,10 @@ func (s *state) decodeEvent(body []byte, sp span, index int, forceCE bool) error
 	if len(raw) > s.largest {
 		s.largest = len(raw)
 	}
+	// One arena per event, not per request: a component downstream that
+	// keeps one string of this event (a task name in a pending span or a
+	// metric label) keeps only this event's bytes alive, not the request's.
+	s.arena.init(len(raw) + len(s.service))
 	v, err := s.parser.ParseBytes(raw)
 	if err != nil {
 		return s.fail(sp, index, syntaxReason(raw, sp, s.opts.MaxDepth, err))
