@@ -12,7 +12,7 @@ FUZZTIME   ?= 30s
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build run test unit-test deploy-test smoke-test fuzz lint generate taskersim e2e demo bench clean
+.PHONY: all build run test unit-test deploy-test smoke-test fuzz lint generate taskersim e2e demo bench bench-quick bench-micro clean
 
 all: build
 
@@ -81,6 +81,14 @@ demo: $(BIN)
 ## bench: side-by-side pipeline benchmarks; rewrites docs/BENCHMARKS.md
 bench: $(BIN)
 	./scripts/bench.sh
+
+## bench-quick: the same harness in about a minute (to check it, not to quote)
+bench-quick: $(BIN)
+	./scripts/bench.sh --quick
+
+## bench-micro: only the components' Go microbenchmarks, into docs/BENCHMARKS.md
+bench-micro:
+	./scripts/bench.sh --micro
 
 clean:
 	rm -rf _build bin
