@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
@@ -60,26 +59,13 @@ func newExporter(cfg *Config, set exporter.Settings, s flatten.Signal) (*sink.Ex
 	}, func() sink.Encoder { return newEncoder(l) }), nil
 }
 
-func helperOptions(cfg *Config, e *sink.Exporter) []exporterhelper.Option {
-	return []exporterhelper.Option{
-		exporterhelper.WithStart(e.Start),
-		exporterhelper.WithShutdown(e.Shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		// The HTTP client applies `timeout` to each request; file writes
-		// cannot be cancelled, so no second timeout is layered on top.
-		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
-		exporterhelper.WithRetry(cfg.RetryConfig),
-		exporterhelper.WithQueue(cfg.QueueConfig),
-	}
-}
-
 func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
 	cfg := c.(*Config)
 	e, err := newExporter(cfg, set, flatten.Traces)
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.PushTraces, helperOptions(cfg, e)...)
+	return exporterhelper.NewTraces(ctx, set, cfg, e.PushTraces, e.HelperOptions(cfg.RetryConfig, cfg.QueueConfig)...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Metrics, error) {
@@ -88,7 +74,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, c component.Confi
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.PushMetrics, helperOptions(cfg, e)...)
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.PushMetrics, e.HelperOptions(cfg.RetryConfig, cfg.QueueConfig)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Logs, error) {
@@ -97,5 +83,5 @@ func createLogs(ctx context.Context, set exporter.Settings, c component.Config) 
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.PushLogs, helperOptions(cfg, e)...)
+	return exporterhelper.NewLogs(ctx, set, cfg, e.PushLogs, e.HelperOptions(cfg.RetryConfig, cfg.QueueConfig)...)
 }

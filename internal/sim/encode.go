@@ -5,6 +5,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 )
 
 // Format is a wire shape of the taskerevents receiver.
@@ -82,7 +84,7 @@ func (e Encoder) Append(b []byte, ev *Event) []byte {
 // AppendNative appends {"name":...,"timestamp":...,"payload":{...}}.
 func AppendNative(b []byte, ev *Event) []byte {
 	b = append(b, `{"name":`...)
-	b = appendString(b, ev.Name)
+	b = flatten.AppendString(b, ev.Name)
 	b = append(b, `,"timestamp":"`...)
 	b = AppendTime(b, ev.Time)
 	b = append(b, `","payload":`...)
@@ -93,7 +95,7 @@ func AppendNative(b []byte, ev *Event) []byte {
 // AppendFlat appends {"name":..., <payload fields>}.
 func AppendFlat(b []byte, ev *Event) []byte {
 	b = append(b, `{"name":`...)
-	b = appendString(b, ev.Name)
+	b = flatten.AppendString(b, ev.Name)
 	if len(ev.Fields) > 0 {
 		b = append(b, ',')
 		b = appendMembers(b, ev.Fields)
@@ -107,7 +109,7 @@ func AppendCloudEvent(b []byte, ev *Event, source string) []byte {
 	b = append(b, `{"specversion":"1.0","type":"`+CloudEventsTypePrefix...)
 	b = append(b, ev.Name...)
 	b = append(b, `","source":`...)
-	b = appendString(b, source)
+	b = flatten.AppendString(b, source)
 	b = append(b, `,"id":"`...)
 	for _, c := range ev.ID {
 		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])

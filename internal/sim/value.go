@@ -4,9 +4,10 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 )
 
 // Kind is the JSON type of a payload value.
@@ -109,7 +110,7 @@ func FormatTime(ms int64) string { return string(AppendTime(nil, ms)) }
 func (v Value) AppendJSON(b []byte) []byte {
 	switch v.Kind {
 	case KindString:
-		return appendString(b, v.Str)
+		return flatten.AppendString(b, v.Str)
 	case KindInt:
 		return strconv.AppendInt(b, v.Num, 10)
 	case KindFloat:
@@ -150,7 +151,7 @@ func appendMembers(b []byte, fields []Field) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, fields[i].Key)
+		b = flatten.AppendString(b, fields[i].Key)
 		b = append(b, ':')
 		b = fields[i].Val.AppendJSON(b)
 	}
@@ -170,55 +171,6 @@ func appendFloat(b []byte, f float64) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
-// plain marks the ASCII bytes a JSON string holds as they are.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 // PutPcommon writes v into dst, the way the taskerevents receiver decodes the
 // same JSON: times become strings, lists slices, maps maps.
