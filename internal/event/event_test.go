@@ -31,6 +31,8 @@ func TestSpanIDMatchesDesignFormula(t *testing.T) {
 	assert.Equal(t, want, StepSpanID("42", "1006", 2))
 	assert.NotEqual(t, StepSpanID("42", "1006", 1), StepSpanID("42", "1006", 2))
 	assert.NotEqual(t, SpanID(RoleHandler, "42", "1006", 1), StepSpanID("42", "1006", 1))
+	assert.Equal(t, StepSpanID("42", "1006", 2), SpanIDBytes(RoleStep, "42", []byte("1006"), 2))
+	assert.Equal(t, SpanID(RoleBatch, "42", "", 0), SpanIDBytes(RoleBatch, "42", nil, 0))
 }
 
 func newRecord(t *testing.T, payload map[string]any) plog.LogRecord {

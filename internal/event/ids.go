@@ -47,6 +47,16 @@ func TraceID(namespace, taskID string) pcommon.TraceID {
 // SpanID derives the id of the span of one entity: the first 8 bytes of
 // SHA-256(role + "/" + taskID + "/" + entityID + "/" + attempt).
 func SpanID(role Role, taskID, entityID string, attempt int64) pcommon.SpanID {
+	return spanID(role, taskID, entityID, attempt)
+}
+
+// SpanIDBytes is SpanID for an entity id built in a byte buffer, which the
+// caller then need not turn into a string.
+func SpanIDBytes(role Role, taskID string, entityID []byte, attempt int64) pcommon.SpanID {
+	return spanID(role, taskID, entityID, attempt)
+}
+
+func spanID[E string | []byte](role Role, taskID string, entityID E, attempt int64) pcommon.SpanID {
 	var buf [160]byte
 	b := append(buf[:0], role...)
 	b = append(b, '/')

@@ -1,7 +1,9 @@
 package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 
 import (
+	"math/bits"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,23 +37,60 @@ const (
 	prioTerminal  int8 = 3 // the terminal event
 )
 
-// span is one span being assembled.
+// spanRole is the part a span plays; the event.Role of its id.
+type spanRole uint8
+
+const (
+	roleTask spanRole = iota
+	roleBatch
+	roleStep
+	roleHandler
+	roleDB
+	roleOrchestration
+	roleEnqueue
+	roleDependency
+)
+
+// namePrefix is put in front of a span's label to name it; roles without a
+// prefix are named by their label alone.
+var namePrefix = [roleDependency + 1]string{roleTask: "task ", roleStep: "step ", roleHandler: "handle ", roleEnqueue: "enqueue "}
+
+// span is one span being assembled (112 bytes: see held.go).
 type span struct {
-	id, parent         pcommon.SpanID
-	role               event.Role
-	name               string
-	provisional        bool // the name lacks the task or step name
-	kind               ptrace.SpanKind
-	start, end         pcommon.Timestamp
+	id, parent pcommon.SpanID
+	start, end pcommon.Timestamp
+	attempt    int64
+	label      string // the name, after namePrefix[role]: a task or step name, a fallback, or the whole name
+	stepID     string
+	attrs      []attr
+	x          *spanExtra // rarely needed
+
+	role               spanRole
+	kind               uint8 // ptrace.SpanKind
+	status             uint8 // ptrace.StatusCode
 	startPrio, endPrio int8
-	status             ptrace.StatusCode
-	message            string
-	stepID             string
-	attempt            int64
-	stepIDs            []string
-	attrs              []kv
-	events             []heldEvent
+	provisional        bool // the label is a fallback until the task or step name is known
 	failed             bool
+}
+
+// spanExtra holds what only a few spans have.
+type spanExtra struct {
+	message string   // status message of a failed span
+	stepIDs []string // of a step batch
+}
+
+func (s *span) message() string {
+	if s.x == nil {
+		return ""
+	}
+	return s.x.message
+}
+
+func (s *span) stepIDs() []string {
+	if s.x == nil {
+		return nil
+	}
+	return s.x.stepIDs
 }
 
 func (s *span) setStart(ts pcommon.Timestamp, prio int8) {
@@ -72,64 +111,189 @@ func (s *span) setEnd(ts pcommon.Timestamp, prio int8) {
 	}
 }
 
-// setAttrs merges attributes: a higher priority overwrites, ties keep the
-// smaller value, so the result does not depend on arrival order.
-func (s *span) setAttrs(attrs []kv, prio int8) {
-outer:
-	for _, a := range attrs {
-		switch a.id {
-		case keyFromState, keyToState:
-			continue // transitions are span events
+// extra returns the extra part of sp, taking a recycled one if it has none.
+func (a *assembler) extra(sp *span) *spanExtra {
+	if sp.x == nil {
+		if n := len(a.freeExtras); n > 0 {
+			sp.x = a.freeExtras[n-1]
+			a.freeExtras = a.freeExtras[:n-1]
+		} else {
+			sp.x = &spanExtra{}
 		}
-		a.prio = prio
-		for i := range s.attrs {
-			if s.attrs[i].id == a.id && (a.id != keyUnknown || s.attrs[i].key == a.key) {
-				if prio > s.attrs[i].prio || (prio == s.attrs[i].prio && a.less(s.attrs[i])) {
-					s.attrs[i] = a
-				}
-				continue outer
-			}
-		}
-		s.attrs = append(s.attrs, a)
 	}
+	return sp.x
 }
 
-func (s *span) setAttr(a kv) { s.setAttrs([]kv{a}, 9) }
+func (a *assembler) failSpan(sp *span, message string) {
+	sp.failed = true
+	sp.status = uint8(ptrace.StatusCodeError)
+	a.extra(sp).message = message
+}
 
-// heldEvent becomes a span event on its target span.
+// heldEvent becomes a span event on its target span. Its attributes are
+// arena[from:to] of its task.
 type heldEvent struct {
-	target pcommon.SpanID
-	name   string
-	ts     pcommon.Timestamp
-	attrs  []kv
+	target   pcommon.SpanID
+	ts       pcommon.Timestamp
+	name     string // interned
+	from, to uint32
 }
 
-// orchMark is one start or end of an orchestration pass.
+// orchMark is one start or end of an orchestration pass; its attributes are
+// arena[from:to] of its task.
 type orchMark struct {
-	orch   uint8
-	start  bool
-	failed bool
-	ts     pcommon.Timestamp
-	attrs  []kv
+	ts       pcommon.Timestamp
+	from, to uint32
+	orch     uint8
+	start    bool
+	failed   bool
 }
 
-// taskState holds the spans of one task until they can be emitted.
+// taskState holds the spans of one task until they can be emitted
+// (128 bytes).
 type taskState struct {
 	traceID   pcommon.TraceID
 	taskID    string
-	rs        ptrace.ResourceSpans // resource of the first event seen
-	spans     map[pcommon.SpanID]*span
-	events    []heldEvent
-	orch      []orchMark
-	items     int
-	created   time.Time
-	ended     bool
-	releaseAt time.Time
+	taskSpan  pcommon.SpanID // TaskSpanID(taskID), hashed once
+	res       *sharedRes     // resource of the first event seen
+	spans     []*span
+	x         *taskExtra    // held events, orchestration marks, span index
+	created   time.Duration // since assembler.base, as are the times below
+	releaseAt time.Duration
 	lastTS    pcommon.Timestamp
+	items     int32 // spans and held events: at most max_pending + 1
+	ended     bool
 	live      bool
-	arena     []kv // backing store of held event attributes
 	prev      *taskState
 	next      *taskState
+}
+
+// taskExtra holds a task's span events and orchestration marks, the arena
+// their attributes are kept in (one slice per task, not per event), and the
+// index of the spans of a task that has many.
+type taskExtra struct {
+	events []heldEvent
+	orch   []orchMark
+	arena  []attr
+	index  map[pcommon.SpanID]*span
+}
+
+// taskExtra returns the extra part of st, taking a recycled one if it has
+// none: only tasks with span events or many spans need one.
+func (a *assembler) taskExtra(st *taskState) *taskExtra {
+	if st.x == nil {
+		if n := len(a.freeTaskX); n > 0 {
+			st.x = a.freeTaskX[n-1]
+			a.freeTaskX = a.freeTaskX[:n-1]
+		} else {
+			st.x = &taskExtra{}
+		}
+	}
+	return st.x
+}
+
+// Spans are looked up by a linear scan of a few 8-byte ids, which is faster
+// than a map and needs no memory; tasks with more spans get an index.
+const maxScannedSpans = 16
+
+func (st *taskState) indexed() bool { return st.x != nil && st.x.index != nil }
+
+func (st *taskState) find(id pcommon.SpanID) *span {
+	if st.indexed() {
+		return st.x.index[id]
+	}
+	for _, sp := range st.spans {
+		if sp.id == id {
+			return sp
+		}
+	}
+	return nil
+}
+
+// put adds sp, replacing a span of the same id.
+func (a *assembler) put(st *taskState, sp *span) {
+	if st.indexed() {
+		index := st.x.index
+		if _, ok := index[sp.id]; ok {
+			st.spans[slices.IndexFunc(st.spans, func(o *span) bool { return o.id == sp.id })] = sp
+		} else {
+			a.appendSpan(st, sp)
+		}
+		index[sp.id] = sp
+		return
+	}
+	for i, o := range st.spans {
+		if o.id == sp.id {
+			st.spans[i] = sp
+			return
+		}
+	}
+	a.appendSpan(st, sp)
+	if len(st.spans) > maxScannedSpans {
+		index := make(map[pcommon.SpanID]*span, 2*len(st.spans))
+		for _, o := range st.spans {
+			index[o.id] = o
+		}
+		a.taskExtra(st).index = index
+	}
+}
+
+// appendSpan adds sp to the task's list, which doubles, taking recycled
+// lists, when it is full.
+func (a *assembler) appendSpan(st *taskState, sp *span) {
+	if len(st.spans) == cap(st.spans) {
+		c := max(1, 2*cap(st.spans))
+		var grown []*span
+		if l := bits.Len(uint(c)) - 1; l <= maxSpanListLog {
+			if k := len(a.freeLists[l]); k > 0 {
+				grown = a.freeLists[l][k-1]
+				a.freeLists[l] = a.freeLists[l][:k-1]
+			}
+		}
+		if grown == nil {
+			grown = make([]*span, 0, c)
+		}
+		grown = append(grown, st.spans...)
+		a.dropSpanList(st.spans)
+		st.spans = grown
+	}
+	st.spans = append(st.spans, sp)
+}
+
+// dropSpanList keeps a span list no task uses any more for reuse.
+func (a *assembler) dropSpanList(s []*span) {
+	c := cap(s)
+	l := bits.Len(uint(c)) - 1
+	if c == 0 || c != 1<<l || l > maxSpanListLog || len(a.freeLists[l]) >= maxFreeAttrs {
+		return
+	}
+	clear(s[:c])
+	a.freeLists[l] = append(a.freeLists[l], s[:0])
+}
+
+// stepEntity returns the span of a step attempt (role roleStep) or of its
+// handler (roleHandler) when it exists. In a small task this scan is
+// cheaper than hashing the span id; a task with an index is not scanned
+// (nil: the caller hashes the id and looks it up).
+func (st *taskState) stepEntity(role spanRole, stepID string, attempt int64) *span {
+	if st.indexed() {
+		return nil
+	}
+	for _, sp := range st.spans {
+		if sp.role == role && sp.attempt == attempt && sp.stepID == stepID {
+			return sp
+		}
+	}
+	return nil
+}
+
+// stepSpanID is StepSpanID(task, stepID, attempt), taken from the span when
+// it is known.
+func (st *taskState) stepSpanID(stepID string, attempt int64) pcommon.SpanID {
+	if sp := st.stepEntity(roleStep, stepID, attempt); sp != nil {
+		return sp.id
+	}
+	return event.StepSpanID(st.taskID, stepID, attempt)
 }
 
 // assembler turns events into spans. A task's spans are held until the task
@@ -141,25 +305,63 @@ type assembler struct {
 	timeout    time.Duration
 	grace      time.Duration
 	maxPending int
+	base       time.Time // times of task states are kept as durations since base
 
 	tasks      map[pcommon.TraceID]*taskState
 	head, tail *taskState // by creation, oldest first
 	ended      []*taskState
-	tombs      map[pcommon.TraceID]time.Time
+	tombs      map[pcommon.TraceID]time.Duration
 	tombOrder  []pcommon.TraceID
 	pending    int
 	pendingObs atomic.Int64
+
+	resources resTable
+	strs      interner
+	nameBuf   []byte // builds span names
+	idBuf     []byte // builds the entity part of span ids
 
 	out   ptrace.Traces
 	stats releaseStats
 
 	// released spans and task states are reused: the assembler would
 	// otherwise allocate them afresh for every task
-	freeSpans []*span
-	freeTasks []*taskState
+	freeSpans  []*span
+	freeTasks  []*taskState
+	freeExtras []*spanExtra
+	freeTaskX  []*taskExtra
+	freeAttrs  [maxRecycledAttrs + 1][][]attr // by capacity
+	freeLists  [maxSpanListLog + 1][][]*span  // task span lists, by log2 of their capacity
+
+	// scratch of release
+	all, batches, steps []*span
+	evs                 []heldEvent
 }
 
 const maxFree = 4096
+
+// Attribute arrays of released spans are kept by capacity (up to
+// maxRecycledAttrs, maxFreeAttrs of each), and a span only takes one with
+// at most attrSlack spare slots: a small span must not hold on to a big
+// span's memory while it is pending (the sidecar's steady state is built
+// from recycled parts).
+const (
+	maxRecycledAttrs = 16
+	maxFreeAttrs     = 256
+	attrSlack        = 1
+)
+
+// Span lists of released tasks (capacities are powers of two) are kept up
+// to a capacity of 1<<maxSpanListLog, maxFreeAttrs of each.
+const maxSpanListLog = 6
+
+// Recycled extra parts of tasks keep their lists up to these capacities;
+// they go to tasks with span events, which fill them as they run. Being
+// bigger, fewer of them are kept.
+const (
+	maxRecycledArena  = 128
+	maxRecycledEvents = 64
+	maxFreeTaskX      = 256
+)
 
 // releaseStats counts what releases emitted since the last take.
 type releaseStats struct {
@@ -173,12 +375,19 @@ func newAssembler(cfg TracesConfig) *assembler {
 		timeout:    cfg.SpanTimeout,
 		grace:      cfg.TaskEndGrace,
 		maxPending: cfg.MaxPending,
+		base:       time.Now(),
 		tasks:      map[pcommon.TraceID]*taskState{},
-		tombs:      map[pcommon.TraceID]time.Time{},
+		tombs:      map[pcommon.TraceID]time.Duration{},
+		resources:  newResTable(),
 		out:        ptrace.NewTraces(),
 		stats:      releaseStats{unfinished: map[string]int64{}},
 	}
 }
+
+// since turns a time into the assembler's clock. Both carry a monotonic
+// reading when they come from time.Now, so this is the same comparison
+// time.Time.Before makes.
+func (a *assembler) since(t time.Time) time.Duration { return t.Sub(a.base) }
 
 // take returns what releases produced since the last call.
 func (a *assembler) take() (ptrace.Traces, releaseStats) {
@@ -190,7 +399,14 @@ func (a *assembler) take() (ptrace.Traces, releaseStats) {
 
 func (a *assembler) pendingItems() int64 { return a.pendingObs.Load() }
 
-func (a *assembler) state(e *evt, res pcommon.Resource, f *keyFilter, now time.Time) *taskState {
+// resSlot is the resource of one ResourceLogs of a batch, looked up in the
+// resource table at most once per batch.
+type resSlot struct {
+	res pcommon.Resource
+	sh  *sharedRes
+}
+
+func (a *assembler) state(e *evt, rs *resSlot, f *keyFilter, now time.Duration) *taskState {
 	st := a.tasks[e.traceID]
 	if st != nil {
 		return st
@@ -199,88 +415,229 @@ func (a *assembler) state(e *evt, res pcommon.Resource, f *keyFilter, now time.T
 		st = a.freeTasks[n-1]
 		a.freeTasks = a.freeTasks[:n-1]
 	} else {
-		st = &taskState{spans: make(map[pcommon.SpanID]*span, 16)}
+		st = &taskState{}
 	}
-	st.traceID, st.taskID = e.traceID, e.taskID
-	st.rs = ptrace.NewResourceSpans()
+	st.traceID, st.taskID = e.traceID, strings.Clone(e.taskID)
+	st.taskSpan = event.TaskSpanID(st.taskID)
+	if rs.sh == nil {
+		rs.sh = a.resources.lookup(rs.res, f)
+	}
+	st.res = rs.sh
+	st.res.refs++
 	st.created, st.live = now, true
-	res.CopyTo(st.rs.Resource())
-	f.redactMap(st.rs.Resource().Attributes())
 	a.tasks[e.traceID] = st
 	if a.tail == nil {
 		a.head, a.tail = st, st
 	} else {
 		st.prev, a.tail.next, a.tail = a.tail, st, st
 	}
-	if until, ok := a.tombs[e.traceID]; ok && now.Before(until) {
+	if until, ok := a.tombs[e.traceID]; ok && now < until {
 		// a late event of a task that already ended and was emitted
 		a.markEnded(st, now)
 	}
 	return st
 }
 
-func (a *assembler) markEnded(st *taskState, now time.Time) {
+func (a *assembler) markEnded(st *taskState, now time.Duration) {
 	st.ended = true
-	st.releaseAt = now.Add(a.grace)
+	st.releaseAt = now + a.grace
 	a.ended = append(a.ended, st)
 }
 
-func (a *assembler) newSpan(id pcommon.SpanID, role event.Role) *span {
+func (a *assembler) newSpan(id pcommon.SpanID, role spanRole) *span {
 	var sp *span
 	if n := len(a.freeSpans); n > 0 {
 		sp = a.freeSpans[n-1]
 		a.freeSpans = a.freeSpans[:n-1]
-		*sp = span{attrs: sp.attrs[:0], events: sp.events[:0], stepIDs: sp.stepIDs[:0]}
+		*sp = span{}
 	} else {
 		sp = &span{}
 	}
-	sp.id, sp.role, sp.kind = id, role, ptrace.SpanKindInternal
+	sp.id, sp.role, sp.kind = id, role, uint8(ptrace.SpanKindInternal)
 	return sp
 }
 
 // recycle returns a released task's state and spans for reuse.
 func (a *assembler) recycle(st *taskState) {
-	for id, sp := range st.spans {
-		if len(a.freeSpans) < maxFree {
-			a.freeSpans = append(a.freeSpans, sp)
+	a.resources.release(st.res)
+	for _, sp := range st.spans {
+		if len(a.freeSpans) >= maxFree {
+			break
 		}
-		delete(st.spans, id)
+		a.dropAttrs(sp.attrs)
+		if x := sp.x; x != nil && len(a.freeExtras) < maxFree && cap(x.stepIDs) <= maxRecycledAttrs {
+			clear(x.stepIDs)
+			*x = spanExtra{stepIDs: x.stepIDs[:0]}
+			a.freeExtras = append(a.freeExtras, x)
+		}
+		*sp = span{}
+		a.freeSpans = append(a.freeSpans, sp)
 	}
-	if len(a.freeTasks) < maxFree && len(st.arena) < 1024 {
-		clear(st.events)
-		*st = taskState{spans: st.spans, events: st.events[:0], orch: st.orch[:0], arena: st.arena[:0]}
-		a.freeTasks = append(a.freeTasks, st)
+	if x := st.x; x != nil && len(a.freeTaskX) < maxFreeTaskX &&
+		cap(x.arena) <= maxRecycledArena && cap(x.events) <= maxRecycledEvents && cap(x.orch) <= maxRecycledEvents {
+		clear(x.arena)
+		clear(x.events)
+		*x = taskExtra{events: x.events[:0], orch: x.orch[:0], arena: x.arena[:0]} // the index is dropped
+		a.freeTaskX = append(a.freeTaskX, x)
+	}
+	if len(a.freeTasks) >= maxFree {
+		return
+	}
+	a.dropSpanList(st.spans)
+	*st = taskState{}
+	a.freeTasks = append(a.freeTasks, st)
+}
+
+// own makes an attribute read from an event into a held one: its strings
+// interned or cloned (see held.go), sharing the task's and span's ids.
+func (a *assembler) own(st *taskState, sp *span, in *kv, prio int8) attr {
+	x := attr{s: in.s, n: in.n, id: in.id, typ: in.typ, prio: prio}
+	if in.typ != typStr {
+		if in.id == keyUnknown {
+			x.s = a.strs.str(in.key)
+		}
+		return x
+	}
+	switch {
+	case in.id == keyUnknown:
+		// key and value in one string: a single allocation
+		x.s, x.n = in.key+in.s, uint64(len(in.key))
+	case in.s == event.Filtered:
+		x.s = event.Filtered
+	case in.id == keyTaskID && in.s == st.taskID:
+		x.s = st.taskID
+	case in.id == keyStepID && sp != nil && in.s == sp.stepID:
+		x.s = sp.stepID
+	case internedValue[in.id]:
+		x.s = a.strs.str(in.s)
+	default:
+		x.s = strings.Clone(in.s)
+	}
+	return x
+}
+
+// setAttrs merges attributes: a higher priority overwrites, ties keep the
+// smaller value, so the result does not depend on arrival order.
+func (a *assembler) setAttrs(st *taskState, sp *span, attrs []kv, prio int8) {
+	if sp.attrs == nil {
+		sp.attrs = a.attrSlice(len(attrs), len(attrs)) // the first event's attributes, exactly
+	}
+outer:
+	for i := range attrs {
+		in := &attrs[i]
+		switch in.id {
+		case keyFromState, keyToState:
+			continue // transitions are span events
+		}
+		for j := range sp.attrs {
+			x := &sp.attrs[j]
+			if !x.sameKey(in) {
+				continue
+			}
+			switch {
+			case prio < x.prio:
+			case in.typ == x.typ && in.s == x.str() && in.n == x.num():
+				x.prio = prio // the same value: nothing to own again
+			case prio > x.prio || lessValue(in.typ, in.s, in.n, x.typ, x.str(), x.num()):
+				*x = a.own(st, sp, in, prio)
+			}
+			continue outer
+		}
+		if len(sp.attrs) == cap(sp.attrs) {
+			// grow by a few slots, not by doubling: spare slots of a
+			// pending span are memory held for nothing
+			grown := append(a.attrSlice(len(sp.attrs)+1, len(sp.attrs)+1+attrSlack), sp.attrs...)
+			a.dropAttrs(sp.attrs)
+			sp.attrs = grown
+		}
+		sp.attrs = append(sp.attrs, a.own(st, sp, in, prio))
+	}
+}
+
+// attrSlice returns an empty attribute array with room for at least n: a
+// recycled one with at most attrSlack spare slots, else a new one of
+// capacity size.
+func (a *assembler) attrSlice(n, size int) []attr {
+	for c := max(n, 1); c <= n+attrSlack && c <= maxRecycledAttrs; c++ {
+		if k := len(a.freeAttrs[c]); k > 0 {
+			s := a.freeAttrs[c][k-1]
+			a.freeAttrs[c] = a.freeAttrs[c][:k-1]
+			return s
+		}
+	}
+	return make([]attr, 0, size)
+}
+
+// dropAttrs keeps an attribute array no span uses any more for reuse.
+func (a *assembler) dropAttrs(s []attr) {
+	c := cap(s)
+	if c == 0 || c > maxRecycledAttrs || len(a.freeAttrs[c]) >= maxFreeAttrs {
+		return
+	}
+	clear(s[:c])
+	a.freeAttrs[c] = append(a.freeAttrs[c], s[:0])
+}
+
+func (a *assembler) setAttr(st *taskState, sp *span, in kv) {
+	a.setAttrs(st, sp, []kv{in}, 9)
+}
+
+// mergeHeld merges attributes already held (of an orchestration mark).
+func mergeHeld(sp *span, attrs []attr, prio int8) {
+outer:
+	for _, in := range attrs {
+		switch in.id {
+		case keyFromState, keyToState:
+			continue // transitions are span events
+		}
+		in.prio = prio
+		for j := range sp.attrs {
+			x := &sp.attrs[j]
+			if x.id != in.id || (in.id == keyUnknown && x.key() != in.key()) {
+				continue
+			}
+			if prio > x.prio || (prio == x.prio && lessValue(in.typ, in.str(), in.num(), x.typ, x.str(), x.num())) {
+				*x = in
+			}
+			continue outer
+		}
+		sp.attrs = append(sp.attrs, in)
 	}
 }
 
 // keep copies attributes into the task's arena, so held events do not each
 // allocate their own slice.
-func (st *taskState) keep(attrs []kv) []kv {
-	start := len(st.arena)
-	st.arena = append(st.arena, attrs...)
-	return st.arena[start:len(st.arena):len(st.arena)]
+func (a *assembler) keep(st *taskState, attrs []kv) (from, to uint32) {
+	x := a.taskExtra(st)
+	from = uint32(len(x.arena))
+	for i := range attrs {
+		x.arena = append(x.arena, a.own(st, nil, &attrs[i], 0))
+	}
+	return from, uint32(len(x.arena))
 }
 
-func (a *assembler) getSpan(st *taskState, id pcommon.SpanID, role event.Role) *span {
-	if sp := st.spans[id]; sp != nil {
+func (a *assembler) getSpan(st *taskState, id pcommon.SpanID, role spanRole) *span {
+	if sp := st.find(id); sp != nil {
 		return sp
 	}
 	sp := a.newSpan(id, role)
-	st.spans[id] = sp
+	a.put(st, sp)
 	st.items++
 	a.pending++
 	return sp
 }
 
 func (a *assembler) hold(st *taskState, he heldEvent) {
-	st.events = append(st.events, he)
+	x := a.taskExtra(st)
+	x.events = append(x.events, he)
 	st.items++
 	a.pending++
 }
 
 // add takes one event; the caller holds a.mu.
-func (a *assembler) add(e *evt, res pcommon.Resource, f *keyFilter, now time.Time) {
-	st := a.state(e, res, f, now)
+func (a *assembler) add(e *evt, rs *resSlot, f *keyFilter, wall time.Time) {
+	now := a.since(wall)
+	st := a.state(e, rs, f, now)
 	if e.ts > st.lastTS {
 		st.lastTS = e.ts
 	}
@@ -293,17 +650,17 @@ func (a *assembler) add(e *evt, res pcommon.Resource, f *keyFilter, now time.Tim
 		} else {
 			sp.setStart(e.ts, prioTimestamp)
 		}
-		sp.setAttrs(e.attrs, 1)
+		a.setAttrs(st, sp, e.attrs, 1)
 	case kindTaskEnd:
 		sp := a.taskSpan(st, e)
 		sp.setStart(e.startedAt, prioTerminal)
 		sp.setEnd(firstNonZero(e.completedAt, e.ts), prioTerminal)
-		sp.setAttrs(e.attrs, 3)
-		sp.setAttr(knownStr(keyTaskOutcome, e.info.outcome))
+		a.setAttrs(st, sp, e.attrs, 3)
+		a.setAttr(st, sp, knownStr(keyTaskOutcome, e.info.outcome))
 		if e.info.failed {
 			a.fail(st, sp, e, false)
 		}
-		if !st.ended || now.Add(a.grace).After(st.releaseAt) {
+		if !st.ended || now+a.grace > st.releaseAt {
 			a.markEnded(st, now)
 		}
 	case kindStepStart, kindBeforeHandle, kindStepEnd:
@@ -319,88 +676,92 @@ func (a *assembler) add(e *evt, res pcommon.Resource, f *keyFilter, now time.Tim
 			} else {
 				sp.setStart(e.ts, prioTimestamp)
 			}
-			sp.setAttrs(e.attrs, 1)
+			a.setAttrs(st, sp, e.attrs, 1)
 		case kindBeforeHandle:
 			sp.setStart(e.startedAt, prioStartedAt)
-			sp.setAttrs(e.attrs, 1)
-			h := a.getSpan(st, event.SpanID(event.RoleHandler, task, e.stepID, e.attempt), event.RoleHandler)
-			setName(h, "handle ", e.stepName, e.stepID)
-			h.stepID, h.attempt = e.stepID, e.attempt
+			a.setAttrs(st, sp, e.attrs, 1)
+			h := st.stepEntity(roleHandler, e.stepID, e.attempt)
+			if h == nil {
+				h = a.getSpan(st, event.SpanID(event.RoleHandler, task, e.stepID, e.attempt), roleHandler)
+			}
+			h.stepID, h.attempt = sp.stepID, sp.attempt // the step's owned id
+			a.setName(h, e.stepName, h.stepID)
 			h.setStart(e.ts, prioTerminal)
-			h.setAttrs(e.attrs, 1)
+			a.setAttrs(st, h, e.attrs, 1)
 		case kindStepEnd:
 			sp.setStart(e.startedAt, prioTerminal)
 			sp.setEnd(firstNonZero(e.completedAt, e.ts), prioTerminal)
-			sp.setAttrs(e.attrs, 3)
-			sp.setAttr(knownStr(keyStepOutcome, e.info.outcome))
+			a.setAttrs(st, sp, e.attrs, 3)
+			a.setAttr(st, sp, knownStr(keyStepOutcome, e.info.outcome))
 			if e.info.failed {
 				a.fail(st, sp, e, true)
 			}
 		}
 	case kindBatch:
-		var b strings.Builder
-		b.WriteString(strconv.FormatUint(uint64(e.ts), 10))
-		b.WriteByte('/')
+		b := strconv.AppendUint(a.idBuf[:0], uint64(e.ts), 10)
+		b = append(b, '/')
 		for i, id := range e.stepIDs {
 			if i > 0 {
-				b.WriteByte(',')
+				b = append(b, ',')
 			}
-			b.WriteString(id)
+			b = append(b, id...)
 		}
-		sp := a.getSpan(st, event.SpanID(event.RoleBatch, task, b.String(), 0), event.RoleBatch)
-		sp.name = "step batch"
+		a.idBuf = b
+		sp := a.getSpan(st, event.SpanIDBytes(event.RoleBatch, task, b, 0), roleBatch)
+		sp.label = "step batch"
 		sp.setStart(e.ts, prioTerminal)
 		sp.setEnd(e.ts, prioTimestamp) // grows to the end of its steps
-		if len(sp.stepIDs) == 0 {
-			sp.stepIDs = append(sp.stepIDs, e.stepIDs...)
+		if len(sp.stepIDs()) == 0 && len(e.stepIDs) > 0 {
+			a.keepStepIDs(sp, e.stepIDs)
 		}
-		sp.setAttrs(e.attrs, 3)
+		a.setAttrs(st, sp, e.attrs, 3)
 	case kindOrchStart, kindOrchEnd:
-		st.orch = append(st.orch, orchMark{
+		from, to := a.keep(st, e.attrs)
+		x := a.taskExtra(st)
+		x.orch = append(x.orch, orchMark{
 			orch: e.info.orch, start: e.info.kind == kindOrchStart, failed: e.info.failed,
-			ts: e.ts, attrs: st.keep(e.attrs),
+			ts: e.ts, from: from, to: to,
 		})
 		st.items++
 		a.pending++
 	case kindEnqueue:
-		entity := e.job + "@" + strconv.FormatUint(uint64(e.ts), 10)
-		sp := a.getSpan(st, event.SpanID(event.RoleEnqueue, task, entity, 0), event.RoleEnqueue)
-		sp.name = "enqueue " + firstNonEmpty(e.queue, "task")
-		sp.kind = ptrace.SpanKindProducer
+		sp := a.getSpan(st, event.SpanIDBytes(event.RoleEnqueue, task, a.entityAt(e.job, e.ts), 0), roleEnqueue)
+		sp.label = a.strs.str(firstNonEmpty(e.queue, "task"))
+		sp.kind = uint8(ptrace.SpanKindProducer)
 		sp.setStart(e.ts, prioTerminal)
 		sp.setEnd(e.ts, prioTerminal)
-		sp.setAttrs(e.attrs, 3)
+		a.setAttrs(st, sp, e.attrs, 3)
 		if e.queue != "" {
-			sp.setAttr(knownStr(keyMessagingDestination, e.queue))
+			a.setAttr(st, sp, knownStr(keyMessagingDestination, e.queue))
 		}
 		if e.job != "" {
-			sp.setAttr(knownStr(keyMessagingMessageID, e.job))
+			a.setAttr(st, sp, knownStr(keyMessagingMessageID, e.job))
 		}
 	case kindDB:
 		id := e.spanID
 		if id.IsEmpty() {
 			id = event.DBSpanID(task, e.stepID, "", strconv.FormatUint(uint64(e.ts), 10), e.dbText)
 		}
-		sp := a.getSpan(st, id, event.RoleDB)
-		sp.name = dbSpanName(e)
-		sp.kind = ptrace.SpanKindClient
-		sp.stepID = e.stepID
+		sp := a.getSpan(st, id, roleDB)
+		sp.label = a.dbSpanName(e)
+		sp.kind = uint8(ptrace.SpanKindClient)
+		a.setStepID(sp, e.stepID)
 		start, end := timedSpan(e)
 		sp.setStart(start, prioTerminal)
 		sp.setEnd(end, prioTerminal)
-		sp.setAttrs(e.attrs, 3)
+		a.setAttrs(st, sp, e.attrs, 3)
 	case kindDependency:
 		if e.startedAt == 0 && !e.hasDuration {
 			a.instant(st, e)
 			return
 		}
-		sp := a.getSpan(st, event.SpanID(event.RoleDependency, task, e.stepID+"@"+strconv.FormatUint(uint64(e.ts), 10), 0), event.RoleDependency)
-		sp.name = "resolve dependencies"
-		sp.stepID = e.stepID
+		sp := a.getSpan(st, event.SpanIDBytes(event.RoleDependency, task, a.entityAt(e.stepID, e.ts), 0), roleDependency)
+		sp.label = "resolve dependencies"
+		a.setStepID(sp, e.stepID)
 		start, end := timedSpan(e)
 		sp.setStart(start, prioTerminal)
 		sp.setEnd(end, prioTerminal)
-		sp.setAttrs(e.attrs, 3)
+		a.setAttrs(st, sp, e.attrs, 3)
 	default:
 		a.instant(st, e)
 		return
@@ -410,82 +771,121 @@ func (a *assembler) add(e *evt, res pcommon.Resource, f *keyFilter, now time.Tim
 	}
 }
 
+// entityAt builds the entity id "name@ts" in a.idBuf.
+func (a *assembler) entityAt(name string, ts pcommon.Timestamp) []byte {
+	a.idBuf = strconv.AppendUint(append(append(a.idBuf[:0], name...), '@'), uint64(ts), 10)
+	return a.idBuf
+}
+
+// keepStepIDs keeps the step ids of a batch span, in one allocation: the ids
+// are substrings of one owned string.
+func (a *assembler) keepStepIDs(sp *span, ids []string) {
+	n := 0
+	for _, id := range ids {
+		n += len(id)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, id := range ids {
+		b.WriteString(id)
+	}
+	joined := b.String()
+	x := a.extra(sp)
+	for _, id := range ids {
+		x.stepIDs = append(x.stepIDs, joined[:len(id)])
+		joined = joined[len(id):]
+	}
+}
+
 func (a *assembler) taskSpan(st *taskState, e *evt) *span {
-	sp := a.getSpan(st, event.TaskSpanID(st.taskID), event.RoleTask)
-	setName(sp, "task ", e.taskName, "")
+	sp := a.getSpan(st, st.taskSpan, roleTask)
+	a.setName(sp, e.taskName, "")
 	return sp
 }
 
-// setName names a span prefix+name, or prefix+fallback until a name is
-// known, without building the string again for every event.
-func setName(sp *span, prefix, name, fallback string) {
+// setName sets the label of a task, step or handler span: its name, or a
+// fallback until the name is known.
+func (a *assembler) setName(sp *span, name, fallback string) {
 	if name == "" {
-		if sp.name == "" {
-			sp.name = strings.TrimSpace(prefix + fallback)
+		if sp.label == "" && !sp.provisional {
+			sp.label = fallback
 			sp.provisional = true
 		}
 		return
 	}
-	if sp.provisional || len(sp.name) != len(prefix)+len(name) || sp.name[len(prefix):] != name {
-		sp.name = prefix + name
+	if sp.provisional || sp.label != name {
+		sp.label = a.strs.str(name)
 		sp.provisional = false
 	}
 }
 
+// setStepID keeps the step id of a span, cloning it only when it changes.
+func (a *assembler) setStepID(sp *span, id string) {
+	if sp.stepID != id {
+		sp.stepID = strings.Clone(id)
+	}
+}
+
 func (a *assembler) stepSpan(st *taskState, e *evt) *span {
-	sp := a.getSpan(st, event.StepSpanID(st.taskID, e.stepID, e.attempt), event.RoleStep)
-	setName(sp, "step ", e.stepName, e.stepID)
-	sp.stepID, sp.attempt = e.stepID, e.attempt
+	if sp := st.stepEntity(roleStep, e.stepID, e.attempt); sp != nil {
+		a.setName(sp, e.stepName, sp.stepID)
+		return sp
+	}
+	sp := a.getSpan(st, event.StepSpanID(st.taskID, e.stepID, e.attempt), roleStep)
+	a.setStepID(sp, e.stepID)
+	sp.attempt = e.attempt
+	a.setName(sp, e.stepName, sp.stepID)
 	return sp
 }
 
 // fail sets the error status and, for step attempts, the exception event.
 func (a *assembler) fail(st *taskState, sp *span, e *evt, exception bool) {
-	sp.failed = true
-	sp.status = ptrace.StatusCodeError
-	sp.message = firstNonEmpty(e.errMessage, e.errType, e.info.outcome)
+	a.failSpan(sp, strings.Clone(firstNonEmpty(e.errMessage, e.errType, e.info.outcome)))
 	if e.errType != "" {
-		sp.setAttr(knownStr(keyErrorType, e.errType))
+		a.setAttr(st, sp, knownStr(keyErrorType, e.errType))
 	}
 	if !exception || (e.errType == "" && e.errMessage == "") {
 		return
 	}
-	start := len(st.arena)
+	var buf [3]kv
+	ex := buf[:0]
 	if e.errType != "" {
-		st.arena = append(st.arena, knownStr(keyExceptionType, e.errType))
+		ex = append(ex, knownStr(keyExceptionType, e.errType))
 	}
 	if e.errMessage != "" {
-		st.arena = append(st.arena, knownStr(keyExceptionMessage, e.errMessage))
+		ex = append(ex, knownStr(keyExceptionMessage, e.errMessage))
 	}
 	if e.stacktrace != "" {
-		st.arena = append(st.arena, knownStr(keyStacktrace, e.stacktrace))
+		ex = append(ex, knownStr(keyStacktrace, e.stacktrace))
 	}
-	attrs := st.arena[start:len(st.arena):len(st.arena)]
-	a.hold(st, heldEvent{target: sp.id, name: "exception", ts: firstNonZero(e.completedAt, e.ts), attrs: attrs})
+	from, to := a.keep(st, ex)
+	a.hold(st, heldEvent{target: sp.id, name: "exception", ts: firstNonZero(e.completedAt, e.ts), from: from, to: to})
 }
 
 // instant holds an event as a span event of its step attempt, else its task.
 func (a *assembler) instant(st *taskState, e *evt) {
-	target := event.TaskSpanID(st.taskID)
+	target := st.taskSpan
 	if e.stepID != "" {
-		target = event.StepSpanID(st.taskID, e.stepID, e.attempt)
+		target = st.stepSpanID(e.stepID, e.attempt)
 	}
-	start := len(st.arena)
-	for _, x := range e.attrs {
-		switch x.id {
+	x := a.taskExtra(st)
+	from := uint32(len(x.arena))
+	for i := range e.attrs {
+		switch e.attrs[i].id {
 		case keyTaskID, keyTaskName, keyStepID, keyStepName, keyRetryLimit, keyCorrelationID:
 			continue // already on the span
 		}
-		st.arena = append(st.arena, x)
+		x.arena = append(x.arena, a.own(st, nil, &e.attrs[i], 0))
 	}
 	if e.errType != "" {
-		st.arena = append(st.arena, knownStr(keyErrorType, e.errType))
+		k := knownStr(keyErrorType, e.errType)
+		x.arena = append(x.arena, a.own(st, nil, &k, 0))
 	}
 	if e.errMessage != "" {
-		st.arena = append(st.arena, knownStr(keyErrorMessage, e.errMessage))
+		k := knownStr(keyErrorMessage, e.errMessage)
+		x.arena = append(x.arena, a.own(st, nil, &k, 0))
 	}
-	attrs := st.arena[start:len(st.arena):len(st.arena)]
-	a.hold(st, heldEvent{target: target, name: e.name, ts: e.ts, attrs: attrs})
+	a.hold(st, heldEvent{target: target, name: a.strs.str(e.name), ts: e.ts, from: from, to: uint32(len(x.arena))})
 }
 
 func timedSpan(e *evt) (start, end pcommon.Timestamp) {
@@ -501,18 +901,34 @@ func timedSpan(e *evt) (start, end pcommon.Timestamp) {
 	return e.ts, e.ts
 }
 
-func dbSpanName(e *evt) string {
+func (a *assembler) dbSpanName(e *evt) string {
 	switch {
 	case e.dbOp != "" && e.dbTable != "":
-		return e.dbOp + " " + e.dbTable
+		a.nameBuf = append(append(append(a.nameBuf[:0], e.dbOp...), ' '), e.dbTable...)
+		return a.strs.bytes(a.nameBuf)
 	case e.dbOp != "":
-		return e.dbOp
+		return a.strs.str(e.dbOp)
 	}
 	return "db query"
 }
 
+// spanName is the emitted name of a span; names repeat from task to task,
+// so they are interned.
+func (a *assembler) spanName(sp *span) string {
+	prefix := namePrefix[sp.role]
+	switch {
+	case prefix == "":
+		return sp.label
+	case sp.label == "":
+		return strings.TrimSpace(prefix)
+	}
+	a.nameBuf = append(append(a.nameBuf[:0], prefix...), sp.label...)
+	return a.strs.bytes(a.nameBuf)
+}
+
 // afterAdd enforces the pending bound; the caller holds a.mu.
-func (a *assembler) afterAdd(now time.Time) {
+func (a *assembler) afterAdd(wall time.Time) {
+	now := a.since(wall)
 	for a.pending > a.maxPending && a.head != nil {
 		a.release(a.head, reasonEvicted, now)
 	}
@@ -520,15 +936,16 @@ func (a *assembler) afterAdd(now time.Time) {
 }
 
 // tick releases ended tasks past their grace and tasks past the timeout.
-func (a *assembler) tick(now time.Time) {
+func (a *assembler) tick(wall time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.since(wall)
 	n := 0
 	for _, st := range a.ended {
 		if !st.live || !st.ended {
 			continue
 		}
-		if now.Before(st.releaseAt) {
+		if now < st.releaseAt {
 			a.ended[n] = st
 			n++
 			continue
@@ -537,12 +954,12 @@ func (a *assembler) tick(now time.Time) {
 	}
 	clear(a.ended[n:])
 	a.ended = a.ended[:n]
-	for a.head != nil && !now.Before(a.head.created.Add(a.timeout)) {
+	for a.head != nil && now >= a.head.created+a.timeout {
 		a.release(a.head, reasonTimeout, now)
 	}
 	for len(a.tombOrder) > 0 {
 		id := a.tombOrder[0]
-		if until, ok := a.tombs[id]; ok && now.Before(until) {
+		if until, ok := a.tombs[id]; ok && now < until {
 			break
 		}
 		delete(a.tombs, id)
@@ -552,9 +969,10 @@ func (a *assembler) tick(now time.Time) {
 }
 
 // flush releases everything (shutdown).
-func (a *assembler) flush(now time.Time) {
+func (a *assembler) flush(wall time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.since(wall)
 	for a.head != nil {
 		a.release(a.head, reasonShutdown, now)
 	}
@@ -576,62 +994,53 @@ func (a *assembler) unlink(st *taskState) {
 	st.prev, st.next = nil, nil
 	st.live = false
 	delete(a.tasks, st.traceID)
-	a.pending -= st.items
+	a.pending -= int(st.items)
 }
 
-func (a *assembler) tomb(st *taskState, now time.Time) {
+func (a *assembler) tomb(st *taskState, now time.Duration) {
 	if _, ok := a.tombs[st.traceID]; !ok {
 		a.tombOrder = append(a.tombOrder, st.traceID)
 	}
-	a.tombs[st.traceID] = now.Add(a.timeout)
+	a.tombs[st.traceID] = now + a.timeout
 	for len(a.tombOrder) > a.maxPending {
 		delete(a.tombs, a.tombOrder[0])
 		a.tombOrder = a.tombOrder[1:]
 	}
 }
 
+// byStartThenID orders spans by start, ties by id.
+func byStartThenID(x, y *span) int {
+	if x.start != y.start {
+		if x.start < y.start {
+			return -1
+		}
+		return 1
+	}
+	return compareIDs(x.id, y.id)
+}
+
 // release resolves the parents of a task's spans and appends them to the
 // output; the caller holds a.mu.
-func (a *assembler) release(st *taskState, reason string, now time.Time) {
+func (a *assembler) release(st *taskState, reason string, now time.Duration) {
 	a.unlink(st)
 	if st.ended {
 		a.tomb(st, now)
 	}
-	task := st.taskID
-	taskID := event.TaskSpanID(task)
+	taskID := st.taskSpan
 	a.buildOrchestration(st)
 
-	var batches, steps, dbs []*span
-	all := make([]*span, 0, len(st.spans))
+	all, batches, steps := a.all[:0], a.batches[:0], a.steps[:0]
 	for _, sp := range st.spans {
 		all = append(all, sp)
 		switch sp.role {
-		case event.RoleBatch:
+		case roleBatch:
 			batches = append(batches, sp)
-		case event.RoleStep:
+		case roleStep:
 			steps = append(steps, sp)
-		case event.RoleDB:
-			dbs = append(dbs, sp)
 		}
 	}
-	slices.SortFunc(all, func(x, y *span) int {
-		if x.start != y.start {
-			if x.start < y.start {
-				return -1
-			}
-			return 1
-		}
-		return compareIDs(x.id, y.id)
-	})
-	slices.SortFunc(batches, func(x, y *span) int {
-		if x.start != y.start {
-			if x.start < y.start {
-				return -1
-			}
-			return 1
-		}
-		return compareIDs(x.id, y.id)
-	})
+	slices.SortFunc(all, byStartThenID)
+	slices.SortFunc(batches, byStartThenID)
 
 	// step attempts go under the latest batch that listed their step before
 	// they started (retries stay there unless a later batch lists the step)
@@ -639,7 +1048,7 @@ func (a *assembler) release(st *taskState, reason string, now time.Time) {
 		sp.parent = taskID
 		var chosen *span
 		for _, b := range batches {
-			if !slices.Contains(b.stepIDs, sp.stepID) {
+			if !slices.Contains(b.stepIDs(), sp.stepID) {
 				continue
 			}
 			if chosen == nil || b.start <= sp.start {
@@ -658,36 +1067,66 @@ func (a *assembler) release(st *taskState, reason string, now time.Time) {
 	}
 	for _, sp := range all {
 		switch sp.role {
-		case event.RoleTask:
+		case roleTask:
 			sp.parent = pcommon.NewSpanIDEmpty()
-		case event.RoleHandler:
-			stepID := event.StepSpanID(task, sp.stepID, sp.attempt)
+		case roleHandler:
+			stepID := st.stepSpanID(sp.stepID, sp.attempt)
 			sp.parent = stepID
-			if step := st.spans[stepID]; step != nil {
+			if step := st.find(stepID); step != nil {
 				sp.setEnd(step.end, step.endPrio)
 				if step.failed {
-					sp.status, sp.message = ptrace.StatusCodeError, step.message
+					sp.status = uint8(ptrace.StatusCodeError)
+					a.extra(sp).message = step.message()
 				}
 			}
-		case event.RoleDB:
+		case roleDB:
 			a.parentDB(st, sp, steps)
-		case event.RoleStep:
+		case roleStep:
 		default:
 			sp.parent = taskID
 		}
 	}
-	for _, he := range st.events {
-		target := st.spans[he.target]
-		if target == nil {
-			target = st.spans[taskID]
+
+	// span events go to their target span, else the task span; they are
+	// sorted by target, then time and name (stable: arrival order breaks
+	// the remaining ties), so each span's events are one run
+	evs := a.evs[:0]
+	if st.x != nil {
+		var taskSpan *span
+		for _, he := range st.x.events {
+			target := st.find(he.target)
+			if target == nil {
+				if taskSpan == nil {
+					taskSpan = st.find(taskID)
+				}
+				target = taskSpan
+			}
+			if target == nil {
+				a.stats.orphans++
+				continue
+			}
+			he.target = target.id
+			evs = append(evs, he)
 		}
-		if target == nil {
-			a.stats.orphans++
-			continue
-		}
-		target.events = append(target.events, he)
+		slices.SortStableFunc(evs, func(x, y heldEvent) int {
+			if c := compareIDs(x.target, y.target); c != 0 {
+				return c
+			}
+			if x.ts != y.ts {
+				if x.ts < y.ts {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(x.name, y.name)
+		})
 	}
-	a.emit(st, all, reason)
+	a.emit(st, all, evs, reason)
+	clear(all)
+	clear(batches)
+	clear(steps)
+	clear(evs)
+	a.all, a.batches, a.steps, a.evs = all[:0], batches[:0], steps[:0], evs[:0]
 	a.recycle(st)
 }
 
@@ -695,7 +1134,7 @@ func (a *assembler) release(st *taskState, reason string, now time.Time) {
 // it started: the attempt's handler span when there is one, else the
 // attempt span. With no attempt of the step known it goes under the task.
 func (a *assembler) parentDB(st *taskState, db *span, steps []*span) {
-	db.parent = event.TaskSpanID(st.taskID)
+	db.parent = st.taskSpan
 	var best *span
 	for _, sp := range steps {
 		if sp.stepID != db.stepID || sp.startPrio == 0 || sp.start > db.start {
@@ -714,8 +1153,12 @@ func (a *assembler) parentDB(st *taskState, db *span, steps []*span) {
 		return
 	}
 	db.parent = best.id
-	db.setAttr(knownInt(keyStepAttempt, best.attempt))
-	if h := st.spans[event.SpanID(event.RoleHandler, st.taskID, best.stepID, best.attempt)]; h != nil && h.start <= db.start {
+	a.setAttr(st, db, knownInt(keyStepAttempt, best.attempt))
+	h := st.stepEntity(roleHandler, best.stepID, best.attempt)
+	if h == nil && st.indexed() {
+		h = st.find(event.SpanID(event.RoleHandler, st.taskID, best.stepID, best.attempt))
+	}
+	if h != nil && h.start <= db.start {
 		db.parent = h.id
 	}
 }
@@ -723,10 +1166,11 @@ func (a *assembler) parentDB(st *taskState, db *span, steps []*span) {
 // buildOrchestration pairs the starts and ends of orchestration passes in
 // time order into spans.
 func (a *assembler) buildOrchestration(st *taskState) {
-	if len(st.orch) == 0 {
+	if st.x == nil || len(st.x.orch) == 0 {
 		return
 	}
-	slices.SortFunc(st.orch, func(x, y orchMark) int {
+	orch := st.x.orch
+	slices.SortFunc(orch, func(x, y orchMark) int {
 		if x.ts != y.ts {
 			if x.ts < y.ts {
 				return -1
@@ -743,7 +1187,7 @@ func (a *assembler) buildOrchestration(st *taskState) {
 	})
 	for o := range orchNames {
 		var open []int // indexes of unmatched starts, oldest first
-		for i, m := range st.orch {
+		for i, m := range orch {
 			if int(m.orch) != o {
 				continue
 			}
@@ -752,14 +1196,14 @@ func (a *assembler) buildOrchestration(st *taskState) {
 				continue
 			}
 			if len(open) == 0 {
-				a.orchSpan(st, nil, &st.orch[i])
+				a.orchSpan(st, nil, &orch[i])
 				continue
 			}
-			a.orchSpan(st, &st.orch[open[0]], &st.orch[i])
+			a.orchSpan(st, &orch[open[0]], &orch[i])
 			open = open[1:]
 		}
 		for _, i := range open {
-			a.orchSpan(st, &st.orch[i], nil)
+			a.orchSpan(st, &orch[i], nil)
 		}
 	}
 }
@@ -769,30 +1213,31 @@ func (a *assembler) orchSpan(st *taskState, start, end *orchMark) {
 	if ref == nil {
 		ref = end
 	}
-	entity := orchNames[ref.orch] + "@" + strconv.FormatUint(uint64(ref.ts), 10)
-	sp := a.newSpan(event.SpanID(event.RoleOrchestration, st.taskID, entity, 0), event.RoleOrchestration)
-	sp.name = orchNames[ref.orch]
+	sp := a.newSpan(event.SpanIDBytes(event.RoleOrchestration, st.taskID, a.entityAt(orchNames[ref.orch], ref.ts), 0), roleOrchestration)
+	sp.label = orchNames[ref.orch]
+	arena := st.x.arena
 	if start != nil {
 		sp.setStart(start.ts, prioTerminal)
-		sp.setAttrs(start.attrs, 1)
+		mergeHeld(sp, arena[start.from:start.to], 1)
 	}
 	if end != nil {
 		sp.setEnd(end.ts, prioTerminal)
-		sp.setAttrs(end.attrs, 3)
+		mergeHeld(sp, arena[end.from:end.to], 3)
 		if end.failed {
-			sp.failed, sp.status, sp.message = true, ptrace.StatusCodeError, "failed"
+			a.failSpan(sp, "failed")
 		}
 	}
-	st.spans[sp.id] = sp
+	a.put(st, sp)
 }
 
-// emit appends a task's spans to the output.
-func (a *assembler) emit(st *taskState, spans []*span, reason string) {
+// emit appends a task's spans to the output; evs are its span events,
+// sorted by target.
+func (a *assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason string) {
 	if len(spans) == 0 {
 		return
 	}
 	rs := a.out.ResourceSpans().AppendEmpty()
-	st.rs.MoveTo(rs)
+	st.res.res.CopyTo(rs.Resource())
 	ss := rs.ScopeSpans().AppendEmpty()
 	ss.Scope().SetName(metadata.ScopeName)
 	out := ss.Spans()
@@ -812,48 +1257,45 @@ func (a *assembler) emit(st *taskState, spans []*span, reason string) {
 		s.SetTraceID(st.traceID)
 		s.SetSpanID(sp.id)
 		s.SetParentSpanID(sp.parent)
-		s.SetName(sp.name)
-		s.SetKind(sp.kind)
+		s.SetName(a.spanName(sp))
+		s.SetKind(ptrace.SpanKind(sp.kind))
 		s.SetStartTimestamp(sp.start)
 		s.SetEndTimestamp(sp.end)
-		if sp.status != ptrace.StatusCodeUnset {
-			s.Status().SetCode(sp.status)
-			s.Status().SetMessage(sp.message)
+		if sp.status != uint8(ptrace.StatusCodeUnset) {
+			s.Status().SetCode(ptrace.StatusCode(sp.status))
+			s.Status().SetMessage(sp.message())
 		}
 		attrs := s.Attributes()
 		attrs.EnsureCapacity(len(sp.attrs) + 2)
-		for _, x := range sp.attrs {
-			x.putTo(attrs)
+		for i := range sp.attrs {
+			sp.attrs[i].putTo(attrs)
 		}
-		if len(sp.stepIDs) > 0 {
-			ids := attrs.PutEmptySlice("tasker.batch.step_ids")
-			ids.EnsureCapacity(len(sp.stepIDs))
-			for _, id := range sp.stepIDs {
-				ids.AppendEmpty().SetStr(id)
+		if ids := sp.stepIDs(); len(ids) > 0 {
+			s := attrs.PutEmptySlice("tasker.batch.step_ids")
+			s.EnsureCapacity(len(ids))
+			for _, id := range ids {
+				s.AppendEmpty().SetStr(id)
 			}
 		}
 		if unfinished {
 			attrs.PutBool(AttrUnfinished, true)
 		}
-		if len(sp.events) > 0 {
-			slices.SortStableFunc(sp.events, func(x, y heldEvent) int {
-				if x.ts != y.ts {
-					if x.ts < y.ts {
-						return -1
-					}
-					return 1
-				}
-				return strings.Compare(x.name, y.name)
-			})
-			evs := s.Events()
-			evs.EnsureCapacity(len(sp.events))
-			for _, he := range sp.events {
-				ev := evs.AppendEmpty()
+		i := sort.Search(len(evs), func(i int) bool { return compareIDs(evs[i].target, sp.id) >= 0 })
+		j := i
+		for j < len(evs) && evs[j].target == sp.id {
+			j++
+		}
+		if j > i {
+			out := s.Events()
+			out.EnsureCapacity(j - i)
+			for _, he := range evs[i:j] {
+				ev := out.AppendEmpty()
 				ev.SetName(he.name)
 				ev.SetTimestamp(he.ts)
-				ev.Attributes().EnsureCapacity(len(he.attrs))
-				for _, x := range he.attrs {
-					x.putTo(ev.Attributes())
+				held := st.x.arena[he.from:he.to]
+				ev.Attributes().EnsureCapacity(len(held))
+				for k := range held {
+					held[k].putTo(ev.Attributes())
 				}
 			}
 		}

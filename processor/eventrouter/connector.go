@@ -25,6 +25,22 @@ type work struct {
 
 var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord()} }}
 
+// release drops what the scratch space still holds of a batch (strings that
+// are views into its buffers), so that an idle pool keeps no batch alive.
+func (w *work) release() {
+	w.e.forget()
+	w.scratch = forgetRecord(w.scratch)
+	workPool.Put(w)
+}
+
+// forgetRecord returns lr, or a new record if lr holds anything.
+func forgetRecord(lr plog.LogRecord) plog.LogRecord {
+	if lr.Attributes().Len() == 0 && lr.Body().Type() == pcommon.ValueTypeEmpty {
+		return lr
+	}
+	return plog.NewLogRecord()
+}
+
 // counts are one batch's telemetry, recorded once per batch.
 type counts struct {
 	routed, dropped, sampled, noTrace, unrouted int64
@@ -178,20 +194,23 @@ func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st release
 
 func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	w := workPool.Get().(*work)
-	defer workPool.Put(w)
+	defer w.release()
 	now := time.Now()
 	nowTS := pcommon.NewTimestampFromTime(now)
+	v := c.r.verdictsFor(ld)
+	defer c.r.doneWith(v)
 	var n counts
+	idx := 0 // of the record in the batch
 	a := c.asm
 	a.mu.Lock()
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		res := rl.Resource()
+		res := resSlot{res: rl.Resource()}
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
+			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
 				name, d := c.r.classify(lr)
 				switch {
@@ -204,21 +223,26 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				case name == "" || !d.to.has(toTraces):
 					continue
 				}
-				lr = c.r.normalized(lr, name, w.scratch, nowTS)
-				if !d.sampler.keep(lr.TraceID()) {
+				rec := c.r.normalized(lr, name, w.scratch, nowTS)
+				if !d.sampler.keep(rec.TraceID()) {
 					n.sampled++
 					continue
 				}
-				if lr.TraceID().IsEmpty() {
+				if rec.TraceID().IsEmpty() {
 					n.noTrace++
 					continue
 				}
-				w.e.read(lr, name, c.r.filter)
+				// the verdict is shared for the input record, not a normalized copy
+				shared := v != nil && rec == lr
+				w.e.read(rec, name, c.r.filter, shared)
+				if shared {
+					v.found(idx, w.e.dirty)
+				}
 				if w.e.taskID == "" {
 					n.noTrace++
 					continue
 				}
-				a.add(&w.e, res, c.r.filter, now)
+				a.add(&w.e, &res, c.r.filter, now)
 				a.afterAdd(now)
 				n.routed++
 			}
@@ -298,17 +322,29 @@ func (c *metricsConnector) Shutdown(ctx context.Context) error {
 
 func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	w := workPool.Get().(*work)
-	defer workPool.Put(w)
+	defer w.release()
 	nowTS := pcommon.NewTimestampFromTime(time.Now())
+	f := c.r.filter
+	v := c.r.verdictsFor(ld)
+	defer c.r.doneWith(v)
 	var n counts
+	idx := 0 // of the record in the batch
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		res := rl.Resource()
+		if f.needsRedaction(res.Attributes()) {
+			// the aggregator keeps a service's resource for its output and
+			// may read labels from it: it gets a redacted copy
+			red := pcommon.NewResource()
+			res.CopyTo(red)
+			f.redactMap(red.Attributes())
+			res = red
+		}
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
-			for k := 0; k < lrs.Len(); k++ {
+			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
 				name, d := c.r.classify(lr)
 				switch {
@@ -324,16 +360,15 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 				// the aggregator only ever sees normalized, redacted events;
 				// the input is shared with other pipelines, so changes are
 				// made on a copy
-				rec, copied := lr, false
-				if needsNormalize(lr) {
-					rec, copied = c.r.normalized(lr, name, w.scratch, nowTS), true
-				}
-				if c.r.filter.recordNeedsRedaction(rec) {
-					if !copied {
-						lr.CopyTo(w.scratch)
-						rec = w.scratch
-					}
-					c.r.filter.redactRecord(rec)
+				rec := lr
+				switch {
+				case needsNormalize(lr):
+					rec = c.r.normalized(lr, name, w.scratch, nowTS)
+					f.redactRecord(rec)
+				case v.needsRedaction(idx, lr, f):
+					lr.CopyTo(w.scratch)
+					rec = w.scratch
+					f.redactRecord(rec)
 				}
 				c.agg.Observe(rec, res)
 				n.routed++
@@ -389,10 +424,15 @@ var logsWorkPool = sync.Pool{New: func() any { return &logsWork{scratch: plog.Ne
 
 func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	w := logsWorkPool.Get().(*logsWork)
-	defer logsWorkPool.Put(w)
+	defer func() {
+		w.scratch = forgetRecord(w.scratch)
+		logsWorkPool.Put(w)
+	}()
 	w.actions, w.resFix = w.actions[:0], w.resFix[:0]
 	nowTS := pcommon.NewTimestampFromTime(time.Now())
 	f := c.r.filter
+	v := c.r.verdictsFor(ld)
+	defer c.r.doneWith(v)
 	var n counts
 	changed := false
 	rls := ld.ResourceLogs()
@@ -405,7 +445,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				act := c.decide(lrs.At(k), w.scratch, nowTS, &n)
+				act := c.decide(lrs.At(k), len(w.actions), v, w.scratch, nowTS, &n)
 				changed = changed || act != logKeep
 				w.actions = append(w.actions, act)
 			}
@@ -425,7 +465,8 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return c.next.ConsumeLogs(ctx, out)
 }
 
-func (c *logsConnector) decide(lr plog.LogRecord, scratch plog.LogRecord, now pcommon.Timestamp, n *counts) uint8 {
+// decide says what to do with lr, the idx-th record of the batch.
+func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, scratch plog.LogRecord, now pcommon.Timestamp, n *counts) uint8 {
 	name, d := c.r.classify(lr)
 	switch {
 	case d.drop:
@@ -447,7 +488,7 @@ func (c *logsConnector) decide(lr plog.LogRecord, scratch plog.LogRecord, now pc
 		n.sampled++
 		return logDrop
 	}
-	if act == logKeep && c.r.filter.recordNeedsRedaction(lr) {
+	if act == logKeep && v.needsRedaction(idx, lr, c.r.filter) {
 		act = logFix
 	}
 	n.routed++
@@ -468,28 +509,33 @@ func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork, now pcommon.Timestamp
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
 			lrs := sl.LogRecords()
-			var osl plog.ScopeLogs
-			hasSL := false
-			for k := 0; k < lrs.Len(); k++ {
-				act := w.actions[idx]
-				idx++
+			acts := w.actions[idx : idx+lrs.Len()]
+			idx += lrs.Len()
+			kept := 0
+			for _, act := range acts {
+				if act != logDrop {
+					kept++
+				}
+			}
+			if kept == 0 {
+				continue
+			}
+			if !hasRL {
+				orl = out.ResourceLogs().AppendEmpty()
+				rl.Resource().CopyTo(orl.Resource())
+				orl.SetSchemaUrl(rl.SchemaUrl())
+				if w.resFix[i] {
+					f.redactMap(orl.Resource().Attributes())
+				}
+				hasRL = true
+			}
+			osl := orl.ScopeLogs().AppendEmpty()
+			sl.Scope().CopyTo(osl.Scope())
+			osl.SetSchemaUrl(sl.SchemaUrl())
+			osl.LogRecords().EnsureCapacity(kept)
+			for k, act := range acts {
 				if act == logDrop {
 					continue
-				}
-				if !hasRL {
-					orl = out.ResourceLogs().AppendEmpty()
-					rl.Resource().CopyTo(orl.Resource())
-					orl.SetSchemaUrl(rl.SchemaUrl())
-					if w.resFix[i] {
-						f.redactMap(orl.Resource().Attributes())
-					}
-					hasRL = true
-				}
-				if !hasSL {
-					osl = orl.ScopeLogs().AppendEmpty()
-					sl.Scope().CopyTo(osl.Scope())
-					osl.SetSchemaUrl(sl.SchemaUrl())
-					hasSL = true
 				}
 				dst := osl.LogRecords().AppendEmpty()
 				lr := lrs.At(k)

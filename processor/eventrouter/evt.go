@@ -69,15 +69,15 @@ var eventKinds = map[string]kindInfo{
 	"dependency.resolved":        {kind: kindDependency},
 }
 
-// kv is one span attribute, copied out of the event so that held spans keep
-// no reference to the input batch. Numbers and booleans share n.
+// kv is one attribute as read from an event: its strings are views into the
+// input batch, valid while the event is processed (held spans keep attr,
+// see held.go). Numbers and booleans share n.
 type kv struct {
-	key  string
-	s    string
-	n    uint64 // int64, float64 bits, or 0/1
-	id   uint8  // of known keys, else keyUnknown
-	typ  uint8  // a pcommon.ValueType
-	prio int8
+	key string
+	s   string
+	n   uint64 // int64, float64 bits, or 0/1
+	id  uint8  // of known keys, else keyUnknown
+	typ uint8  // a pcommon.ValueType
 }
 
 const (
@@ -86,36 +86,6 @@ const (
 	typDouble = uint8(pcommon.ValueTypeDouble)
 	typBool   = uint8(pcommon.ValueTypeBool)
 )
-
-func (a kv) putTo(m pcommon.Map) {
-	switch a.typ {
-	case typStr:
-		m.PutStr(a.key, a.s)
-	case typInt:
-		m.PutInt(a.key, int64(a.n))
-	case typDouble:
-		m.PutDouble(a.key, math.Float64frombits(a.n))
-	case typBool:
-		m.PutBool(a.key, a.n != 0)
-	}
-}
-
-// less orders two values of one key, to break ties the same way whatever
-// order the events came in.
-func (a kv) less(b kv) bool {
-	if a.typ != b.typ {
-		return a.typ < b.typ
-	}
-	switch a.typ {
-	case typStr:
-		return a.s < b.s
-	case typInt:
-		return int64(a.n) < int64(b.n)
-	case typDouble:
-		return math.Float64frombits(a.n) < math.Float64frombits(b.n)
-	}
-	return a.n < b.n
-}
 
 func valueKV(key string, id uint8, v pcommon.Value) (kv, bool) {
 	a := kv{key: key, id: id}
@@ -219,23 +189,6 @@ func bodyAttrNames() []string {
 	return out
 }
 
-var (
-	knownKeyID = func() map[string]uint8 {
-		m := make(map[string]uint8, len(knownKeys))
-		for i, k := range knownKeys[1:] {
-			m[k] = uint8(i + 1)
-		}
-		return m
-	}()
-	bodyFieldIndex = func() map[string]int {
-		m := make(map[string]int, len(bodyFieldList))
-		for i, bf := range bodyFieldList {
-			m[bf.field] = i
-		}
-		return m
-	}()
-)
-
 // known returns an attribute of a known key.
 func known(id uint8) kv { return kv{key: knownKeys[id], id: id} }
 
@@ -266,6 +219,18 @@ type evt struct {
 	stepIDs                []string
 
 	attrs []kv // normalized and curated attributes, redacted
+
+	// dirty: redaction would change the record (keyFilter.recordNeedsRedaction),
+	// found on the way when look is set, so that the other pipelines need not
+	// scan the record again
+	look, dirty bool
+}
+
+// forget drops every string e holds, its scratch slices included.
+func (e *evt) forget() {
+	clear(e.attrs[:cap(e.attrs)])
+	clear(e.stepIDs[:cap(e.stepIDs)])
+	e.reset()
 }
 
 func (e *evt) reset() {
@@ -274,9 +239,11 @@ func (e *evt) reset() {
 	*e = evt{stepIDs: ids, attrs: attrs}
 }
 
-// read fills e from a normalized event record.
-func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter) {
+// read fills e from a normalized event record, and finds out whether it
+// needs redaction when verdict is set.
+func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter, verdict bool) {
 	e.reset()
+	e.look = verdict && f.enabled()
 	e.name = name
 	e.info = eventKinds[name]
 	e.ts = lr.Timestamp()
@@ -294,14 +261,29 @@ func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter) {
 			e.readBody(k, v, f)
 			return true
 		})
+	} else if e.look && !e.dirty {
+		e.dirty = f.needsRedactionValue(body)
 	}
 	if e.stepID != "" && e.attempt < 1 {
 		e.attempt = 1 // as event.Normalize does: step events without a number are the first attempt
 	}
 }
 
+// keyInfo returns what is known about key k: the filter's full answer when
+// a verdict is wanted, else only what span assembly needs (cheaper).
+func (e *evt) keyInfo(k string, f *keyFilter) keyInfo {
+	if e.look {
+		return f.info(k)
+	}
+	return assemblyKeys[k]
+}
+
 func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
-	id := knownKeyID[k]
+	in := e.keyInfo(k, f)
+	if e.look && !e.dirty {
+		e.dirty = f.valueNeedsRedaction(in, v)
+	}
+	id := in.attr
 	switch id {
 	case keyTaskID:
 		e.taskID = v.AsString()
@@ -354,21 +336,26 @@ func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 }
 
 func (e *evt) readBody(k string, v pcommon.Value, f *keyFilter) {
-	switch k {
-	case event.FieldStartedAt:
+	in := e.keyInfo(k, f)
+	if e.look && !e.dirty {
+		e.dirty = f.valueNeedsRedaction(in, v)
+	}
+	switch in.field {
+	case fieldNone:
+	case fieldStartedAt:
 		if v.Type() == pcommon.ValueTypeStr {
 			e.startedAt, _ = event.ParseTime(v.Str())
 		}
 		return
-	case event.FieldCompletedAt:
+	case fieldCompletedAt:
 		if v.Type() == pcommon.ValueTypeStr {
 			e.completedAt, _ = event.ParseTime(v.Str())
 		}
 		return
-	case event.FieldDuration:
+	case fieldDuration:
 		e.duration, e.hasDuration = event.FloatValue(v)
 		return
-	case event.FieldStepIDs:
+	case fieldStepIDs:
 		if v.Type() == pcommon.ValueTypeSlice {
 			s := v.Slice()
 			for i := 0; i < s.Len(); i++ {
@@ -379,10 +366,10 @@ func (e *evt) readBody(k string, v pcommon.Value, f *keyFilter) {
 		}
 		return
 	}
-	i, ok := bodyFieldIndex[k]
-	if !ok {
+	if in.body == 0 {
 		return
 	}
+	i := int(in.body - 1)
 	id := keyFirstBody + uint8(i)
 	a, ok := valueKV(knownKeys[id], id, v)
 	if !ok {

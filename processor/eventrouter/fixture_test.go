@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
 
 func payloadStr(ev fixtureEvent, k string) string {
@@ -387,4 +388,23 @@ func TestFixtureRoutingCounts(t *testing.T) {
 	js, err := json.Marshal(h.logs.AllLogs()[0].ResourceLogs().At(0).Resource().Attributes().AsRaw())
 	require.NoError(t, err)
 	assert.Contains(t, string(js), "tasker-app")
+}
+
+// A secret in a resource attribute reaches no output either: not the spans'
+// or logs' resource, not the metrics' resource, not a metric label read
+// from the resource.
+func TestResourceSecretsReachNoOutput(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Metrics.Definitions = []metrics.Definition{{
+		Name: "app.events", Type: metrics.TypeCounter, Events: []string{"task.*"},
+		Labels: map[string]string{"token": "resource.deploy_token"},
+	}}
+	h := newHarness(t, NewFactory(), cfg, "resource_secret")
+	ld := buildLogs(t, loadFixture(t)[:80])
+	ld.ResourceLogs().At(0).Resource().Attributes().PutStr("deploy_token", "rsrc-secret-4242")
+	h.consume(t, ld)
+	h.shutdown(t)
+	out := h.serialize(t)
+	require.NotEmpty(t, h.metrics.AllMetrics())
+	assert.False(t, bytes.Contains(out, []byte("rsrc-secret-4242")), "a resource secret leaked")
 }

@@ -1,6 +1,7 @@
 package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -10,22 +11,40 @@ import (
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
 
-// keyFilter wraps event.Redactor with a cache of its verdicts: the same few
-// dozen keys come back in every event, and a map lookup is much cheaper than
-// matching every fragment again.
+// keyFilter wraps event.Redactor with a table of what the router knows
+// about each key it meets: its redaction verdict, and whether it is an
+// attribute or payload field span assembly reads. The same few dozen keys
+// come back in every event, so one map lookup per key answers everything,
+// instead of matching every fragment again.
 type keyFilter struct {
 	r     *event.Redactor
 	known []bool // verdicts for knownKeys, by id
 	body  []bool // verdicts for the payload fields of bodyFields, by index
 	mu    sync.Mutex
-	cache atomic.Pointer[map[string]bool] // copy on write: reads take no lock
+	cache atomic.Pointer[map[string]keyInfo] // copy on write: reads take no lock
 }
+
+// keyInfo is what the router knows about one key.
+type keyInfo struct {
+	sensitive bool  // values under the key are redacted (event.Redactor.Sensitive)
+	attr      uint8 // id of a known attribute key (knownKeys), else keyUnknown
+	body      uint8 // 1 + index of a payload field copied onto spans (bodyFieldList), else 0
+	field     uint8 // payload field span assembly reads for times and batches, else fieldNone
+}
+
+// Payload fields span assembly reads.
+const (
+	fieldNone uint8 = iota
+	fieldStartedAt
+	fieldCompletedAt
+	fieldDuration
+	fieldStepIDs
+)
 
 const maxCachedKeys = 4096
 
 func newKeyFilter(cfg event.RedactionConfig) *keyFilter {
 	f := &keyFilter{r: event.NewRedactor(cfg)}
-	f.cache.Store(&map[string]bool{})
 	f.known = make([]bool, len(knownKeys))
 	for i, k := range knownKeys {
 		f.known[i] = i > 0 && f.r.Sensitive(k)
@@ -34,31 +53,108 @@ func newKeyFilter(cfg event.RedactionConfig) *keyFilter {
 	for i, bf := range bodyFieldList {
 		f.body[i] = f.r.Sensitive(bf.field) || f.r.Sensitive(bf.attr)
 	}
+	// the keys span assembly reads are known from the start
+	m := make(map[string]keyInfo, len(assemblyKeys))
+	for k := range assemblyKeys {
+		m[k] = f.newInfo(k)
+	}
+	f.cache.Store(&m)
 	return f
 }
 
+var (
+	knownKeyID = func() map[string]uint8 {
+		m := make(map[string]uint8, len(knownKeys))
+		for i, k := range knownKeys[1:] {
+			m[k] = uint8(i + 1)
+		}
+		return m
+	}()
+	bodyFieldIndex = func() map[string]int {
+		m := make(map[string]int, len(bodyFieldList))
+		for i, bf := range bodyFieldList {
+			m[bf.field] = i
+		}
+		return m
+	}()
+	timingFields = map[string]uint8{
+		event.FieldStartedAt:   fieldStartedAt,
+		event.FieldCompletedAt: fieldCompletedAt,
+		event.FieldDuration:    fieldDuration,
+		event.FieldStepIDs:     fieldStepIDs,
+	}
+	// assemblyKeys is what span assembly knows about the keys it reads,
+	// without redaction verdicts: a smaller table than a filter's, for
+	// reading events when no verdict is wanted
+	assemblyKeys = func() map[string]keyInfo {
+		var none keyFilter
+		m := map[string]keyInfo{}
+		for _, k := range knownKeys[1:] {
+			m[k] = none.newInfo(k)
+		}
+		for _, bf := range bodyFieldList {
+			m[bf.field] = none.newInfo(bf.field)
+		}
+		for k := range timingFields {
+			m[k] = none.newInfo(k)
+		}
+		return m
+	}()
+)
+
+func (f *keyFilter) newInfo(k string) keyInfo {
+	in := keyInfo{sensitive: f.r.Sensitive(k), attr: knownKeyID[k], field: timingFields[k]}
+	if i, ok := bodyFieldIndex[k]; ok {
+		in.body = uint8(i + 1)
+	}
+	return in
+}
+
 func (f *keyFilter) enabled() bool { return f.r != nil }
+
+// info returns what the router knows about key k.
+func (f *keyFilter) info(k string) keyInfo {
+	if in, ok := (*f.cache.Load())[k]; ok {
+		return in
+	}
+	return f.learn(k)
+}
+
+// learn adds a key met for the first time to the table, while it is not
+// full.
+func (f *keyFilter) learn(k string) keyInfo {
+	in := f.newInfo(k)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	old := *f.cache.Load()
+	if len(old) < maxCachedKeys {
+		m := make(map[string]keyInfo, len(old)+1)
+		for k, v := range old {
+			m[k] = v
+		}
+		m[strings.Clone(k)] = in // the key may be a view into an input batch
+		f.cache.Store(&m)
+	}
+	return in
+}
 
 func (f *keyFilter) sensitive(key string) bool {
 	if f.r == nil {
 		return false
 	}
-	if v, ok := (*f.cache.Load())[key]; ok {
-		return v
+	return f.info(key).sensitive
+}
+
+// valueNeedsRedaction reports whether redactMap would change the value v of
+// a key whose info is in.
+func (f *keyFilter) valueNeedsRedaction(in keyInfo, v pcommon.Value) bool {
+	switch t := v.Type(); {
+	case in.sensitive:
+		return !(t == pcommon.ValueTypeStr && v.Str() == event.Filtered)
+	case t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice:
+		return f.needsRedactionValue(v)
 	}
-	s := f.r.Sensitive(key)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	old := *f.cache.Load()
-	if len(old) < maxCachedKeys {
-		m := make(map[string]bool, len(old)+1)
-		for k, v := range old {
-			m[k] = v
-		}
-		m[key] = s
-		f.cache.Store(&m)
-	}
-	return s
+	return false
 }
 
 // needsRedaction reports whether redactMap would change m.
@@ -68,11 +164,7 @@ func (f *keyFilter) needsRedaction(m pcommon.Map) bool {
 	}
 	found := false
 	m.Range(func(k string, v pcommon.Value) bool {
-		if f.sensitive(k) {
-			found = !(v.Type() == pcommon.ValueTypeStr && v.Str() == event.Filtered)
-		} else {
-			found = f.needsRedactionValue(v)
-		}
+		found = f.valueNeedsRedaction(f.info(k), v)
 		return !found
 	})
 	return found

@@ -33,6 +33,11 @@ type router struct {
 	warned  bool
 	asm     atomic.Pointer[assembler]
 	release func()
+
+	// redaction verdicts shared by the pipelines (verdicts.go): how many
+	// pipelines take part (0: no sharing), and the latest batch's
+	verdictUsers atomic.Int32
+	verdicts     atomic.Pointer[verdicts]
 }
 
 // Attribute sets of the router's own telemetry, built once.
@@ -111,6 +116,7 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 	r.mu.Lock()
 	r.refs++
 	r.outputs |= sig
+	r.verdictUsers.Store(verdictUsers(r.outputs, r.filter.enabled()))
 	r.mu.Unlock()
 	return r, nil
 }

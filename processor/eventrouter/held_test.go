@@ -1,0 +1,145 @@
+package eventrouter
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/xpdata/entity"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+)
+
+// Tasks that came with equal resources share one held copy; each task's
+// spans are still emitted with the resource of its first event, redacted.
+func TestResourcesSharedBetweenTasks(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	c := newTracesOnly(t, createDefaultConfig(), sink)
+	ld := plog.NewLogs()
+	for r := 0; r < 3; r++ {
+		rl := ld.ResourceLogs().AppendEmpty()
+		attrs := rl.Resource().Attributes()
+		attrs.PutStr("service.name", "svc"+strconv.Itoa(r%2)) // resources 0 and 2 are equal
+		attrs.PutStr("deploy_token", "secret-"+strconv.Itoa(r%2))
+		lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+		for i := 0; i < 4; i++ {
+			lr := lrs.AppendEmpty()
+			lr.Body().SetEmptyMap().PutInt("task_id", int64(10*r+i))
+			event.Normalize(lr, "task.start_requested", "", receivedAt)
+		}
+	}
+	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+
+	c.asm.mu.Lock()
+	distinct, refs := 0, 0
+	for _, e := range c.asm.resources.m {
+		for ; e != nil; e = e.next {
+			distinct++
+			refs += e.refs
+		}
+	}
+	c.asm.mu.Unlock()
+	assert.Equal(t, 2, distinct, "one held resource per distinct resource")
+	assert.Equal(t, 12, refs, "one reference per task")
+
+	require.NoError(t, c.Shutdown(context.Background()))
+	assert.Empty(t, c.asm.resources.m, "released with the last task")
+	require.Len(t, sink.AllTraces(), 1)
+	rss := sink.AllTraces()[0].ResourceSpans()
+	require.Equal(t, 12, rss.Len())
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		task, ok := rs.ScopeSpans().At(0).Spans().At(0).Attributes().Get(event.AttrTaskID)
+		require.True(t, ok)
+		n, err := strconv.Atoi(task.Str())
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"service.name": "svc" + strconv.Itoa(n/10%2), "deploy_token": event.Filtered},
+			rs.Resource().Attributes().AsRaw(), "task %d", n)
+	}
+}
+
+func TestResTable(t *testing.T) {
+	f := newKeyFilter(event.DefaultRedactionConfig())
+	tab := newResTable()
+	res := func(kv ...string) pcommon.Resource {
+		r := pcommon.NewResource()
+		for i := 0; i < len(kv); i += 2 {
+			r.Attributes().PutStr(kv[i], kv[i+1])
+		}
+		return r
+	}
+	hold := func(r pcommon.Resource) *sharedRes {
+		e := tab.lookup(r, f)
+		e.refs++
+		return e
+	}
+	a := hold(res("service.name", "a", "host", "h1"))
+	assert.Same(t, a, hold(res("service.name", "a", "host", "h1")), "equal resources share one entry")
+	assert.Equal(t, 2, a.refs)
+	b := hold(res("service.name", "b"))
+	assert.NotSame(t, a, b)
+	dropped := res("service.name", "b")
+	dropped.SetDroppedAttributesCount(1)
+	assert.NotSame(t, b, hold(dropped), "the dropped count is part of the resource")
+
+	withRefs := res("service.name", "b")
+	entity.ResourceEntityRefs(withRefs).AppendEmpty().SetType("service")
+	e := hold(withRefs)
+	assert.NotSame(t, b, e, "entity references are never shared")
+	assert.Equal(t, 1, entity.ResourceEntityRefs(e.res).Len())
+	tab.release(e)
+
+	tab.release(b)
+	assert.NotSame(t, b, tab.lookup(res("service.name", "b"), f), "the last release removes an entry")
+}
+
+// Attributes of keys the router does not know keep key and value in one
+// string; they merge and are emitted like any other.
+func TestUnknownAttributesOnSpans(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	c := newTracesOnly(t, createDefaultConfig(), sink)
+	ld := plog.NewLogs()
+	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for i, name := range []string{"task.start_requested", "task.completed"} {
+		lr := lrs.AppendEmpty()
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Date(2025, 11, 25, 20, 0, i, 0, time.UTC)))
+		lr.Body().SetEmptyMap().PutInt("task_id", 7)
+		event.Normalize(lr, name, "", receivedAt)
+		lr.Attributes().PutStr("tasker.custom.tag", "v"+strconv.Itoa(i)) // the terminal event's wins
+		lr.Attributes().PutInt("db.custom.rows", int64(40+i))
+		lr.Attributes().PutDouble("tasker.custom.ratio", 0.5)
+		lr.Attributes().PutBool("tasker.custom.flag", true)
+		lr.Attributes().PutStr("tasker.custom.secret_token", "s3cr3t")
+		lr.Attributes().PutStr("other.attr", "not copied")
+	}
+	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, c.Shutdown(context.Background()))
+	spans := allSpans(sink.AllTraces())
+	require.Len(t, spans, 1)
+	got := spans[0].Attributes().AsRaw()
+	assert.Equal(t, "v1", got["tasker.custom.tag"])
+	assert.Equal(t, int64(41), got["db.custom.rows"])
+	assert.Equal(t, 0.5, got["tasker.custom.ratio"])
+	assert.Equal(t, true, got["tasker.custom.flag"])
+	assert.Equal(t, event.Filtered, got["tasker.custom.secret_token"])
+	assert.NotContains(t, got, "other.attr")
+}
+
+func TestInternerIsBounded(t *testing.T) {
+	var in interner
+	first := in.str("first")
+	for i := 0; i < 2*maxInterned; i++ {
+		s := "s" + strconv.Itoa(i)
+		require.Equal(t, s, in.str(s))
+		require.LessOrEqual(t, len(in.m), maxInterned)
+	}
+	assert.Equal(t, "first", first, "strings handed out stay valid")
+	assert.Equal(t, "ab", in.bytes([]byte("ab")))
+	assert.Empty(t, in.str(""))
+}
