@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/confstrict"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -58,6 +59,9 @@ type Config struct {
 	// TraceNamespace separates the trace ids of independent installations;
 	// it must be the same on every collector of one installation.
 	TraceNamespace string `mapstructure:"trace_namespace"`
+	// Redaction replaces the values of sensitive payload keys with
+	// [FILTERED] while decoding, so secrets never enter the pipeline.
+	Redaction event.RedactionConfig `mapstructure:"redaction"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -88,6 +92,7 @@ func createDefaultConfig() component.Config {
 		ServiceName:         defaultServiceName,
 		MaxEventsPerRequest: defaultMaxEvents,
 		MaxNestingDepth:     defaultMaxNestingDepth,
+		Redaction:           event.DefaultRedactionConfig(),
 	}
 }
 
@@ -129,6 +134,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.ServerConfig.MaxRequestBodySize < 0 {
 		fail("max_request_body_size must not be negative, got %d", cfg.ServerConfig.MaxRequestBodySize)
+	}
+	if err := cfg.Redaction.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.ServerConfig.NetAddr.Endpoint == "" {
 		fail("endpoint must not be empty")

@@ -53,6 +53,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*event
 			TypePrefix: cfg.CloudEvents.TypePrefix,
 			MaxDepth:   cfg.MaxNestingDepth,
 			MaxEvents:  cfg.MaxEventsPerRequest,
+			Redactor:   event.NewRedactor(cfg.Redaction),
 		}),
 	}, nil
 }

@@ -74,6 +74,9 @@ type Options struct {
 	MaxDepth int
 	// MaxEvents bounds the events of one request; 0 means no bound.
 	MaxEvents int
+	// Redactor, when set, replaces the values of sensitive payload keys with
+	// event.Filtered while decoding, at any depth.
+	Redactor *event.Redactor
 }
 
 // Binary holds the ce-* headers of a binary-mode CloudEvent.
@@ -171,6 +174,7 @@ type state struct {
 	opts    *Options
 	parser  fastjson.Parser
 	arena   arena
+	keys    map[string]bool // sensitive-key verdicts, kept across requests
 	num     []byte
 	spans   []span
 	logs    plog.Logs

@@ -10,6 +10,8 @@ import (
 
 	"github.com/valyala/fastjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
 
 // object copies the members of o (except skip) into m. level is the nesting
@@ -25,6 +27,10 @@ func (s *state) object(o *fastjson.Object, m pcommon.Map, level int, skip string
 	m.EnsureCapacity(o.Len())
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if s.err != nil || (skip != "" && string(k) == skip) {
+			return
+		}
+		if s.sensitive(k) {
+			m.PutEmpty(s.arena.str(k)).SetStr(event.Filtered)
 			return
 		}
 		if reason := s.value(m.PutEmpty(s.arena.str(k)), v, level); reason != "" {
@@ -53,6 +59,10 @@ func (s *state) largeObject(o *fastjson.Object, m pcommon.Map, level int, skip s
 		return err.Error()
 	}
 	m.Range(func(k string, dst pcommon.Value) bool {
+		if s.sensitive([]byte(k)) {
+			dst.SetStr(event.Filtered)
+			return true
+		}
 		if reason := s.value(dst, members[k], level); reason != "" {
 			s.err = &Error{Reason: reason}
 			return false
@@ -60,6 +70,28 @@ func (s *state) largeObject(o *fastjson.Object, m pcommon.Map, level int, skip s
 		return true
 	})
 	return s.takeErr()
+}
+
+// maxKeyVerdicts bounds the per-state cache of sensitive-key verdicts; a
+// payload with ever new key names just clears it now and then.
+const maxKeyVerdicts = 1024
+
+// sensitive reports whether the value under key k is to be filtered. The
+// verdict per key name is cached: payloads reuse a few dozen names.
+func (s *state) sensitive(k []byte) bool {
+	r := s.opts.Redactor
+	if r == nil {
+		return false
+	}
+	if v, ok := s.keys[string(k)]; ok {
+		return v
+	}
+	v := r.Sensitive(b2s(k))
+	if s.keys == nil || len(s.keys) >= maxKeyVerdicts {
+		s.keys = make(map[string]bool, 64)
+	}
+	s.keys[string(k)] = v
+	return v
 }
 
 // array copies the elements of a into sl; level is the nesting level of a.
