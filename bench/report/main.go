@@ -98,6 +98,9 @@ type row struct {
 	collector map[string]float64 // the collector's own counters
 }
 
+// analysisFile is the hand-written part of the report.
+const analysisFile = "bench/ANALYSIS.md"
+
 func main() {
 	dir := flag.String("results", ".e2e/bench", "folder written by scripts/bench.sh")
 	out := flag.String("out", "docs/BENCHMARKS.md", "markdown file to write")
@@ -276,6 +279,13 @@ func writeDoc(b *strings.Builder, env map[string]string, rows []*row, by map[str
 		p("| RSS < 250 MiB with 100,000 open tasks | not measured: %s | — |\n", openErr)
 	}
 	p("\n")
+	// The analysis of what the figures mean (why a target is missed, what
+	// was profiled) is written by people, in bench/ANALYSIS.md, and kept
+	// across runs; the numbers around it are regenerated.
+	if analysis, err := os.ReadFile(analysisFile); err == nil {
+		p("%s\n", strings.TrimSpace(string(analysis)))
+		p("\n")
+	}
 
 	p("## Pipelines, side by side\n\n")
 	p("Every pipeline runs in the same binary with `GOMAXPROCS=1`%s; the load generator keeps %s requests of %s events in flight on keep-alive connections%s. ",
