@@ -50,7 +50,7 @@ func AppendRFC3339(dst []byte, ns uint64) []byte {
 	frac := ns % 1e9
 	days := secs / 86400
 	rem := secs % 86400
-	y, m, d := civil(int64(days))
+	y, m, d := CivilDate(int64(days))
 
 	var b [30]byte
 	put4(b[0:], y)
@@ -73,9 +73,10 @@ func AppendRFC3339(dst []byte, ns uint64) []byte {
 	return append(dst, b[:]...)
 }
 
-// civil converts days since 1970-01-01 to a proleptic Gregorian date
-// (Howard Hinnant's days_from_civil inverse).
-func civil(z int64) (year, month, day int) {
+// CivilDate converts days since 1970-01-01 to a proleptic Gregorian date
+// (Howard Hinnant's days_from_civil inverse): several times faster than
+// going through time.Time when only the digits are wanted.
+func CivilDate(z int64) (year, month, day int) {
 	z += 719468
 	era := z / 146097
 	doe := z - era*146097

@@ -72,24 +72,10 @@ func AppendTime(b []byte, ms int64) []byte {
 	if ms < 0 || ms >= maxFastMS {
 		return time.UnixMilli(ms).UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z")
 	}
-	// Plain arithmetic (civil-from-days, H. Hinnant): several times faster
-	// than time.Format, and every event carries two to four times.
+	// Plain arithmetic: several times faster than time.Format, and every
+	// event carries two to four times.
 	days, rem := ms/86400000, ms%86400000
-	z := days + 719468
-	era := z / 146097
-	doe := z - era*146097
-	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
-	y := yoe + era*400
-	doy := doe - (365*yoe + yoe/4 - yoe/100)
-	mp := (5*doy + 2) / 153
-	d := doy - (153*mp+2)/5 + 1
-	m := mp + 3
-	if m > 12 {
-		m -= 12
-	}
-	if m <= 2 {
-		y++
-	}
+	y, m, d := flatten.CivilDate(days)
 	b = append(b,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T')
