@@ -9,9 +9,9 @@
 // whole body with an *Error naming it.
 //
 // JSON is parsed with fastjson and converted straight into pcommon values.
-// Strings are copied into one arena per event (a single allocation the size
-// of the event), so decoding costs no allocation per string, and a string a
-// downstream component keeps holds only its own event's bytes.
+// Strings are copied into arena chunks of a few KiB (an event's strings
+// never span two chunks), so decoding costs no allocation per string, and a
+// string a downstream component keeps holds at most one chunk alive.
 package decode // import "github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents/internal/decode"
 
 import (
@@ -207,11 +207,11 @@ func (s *state) decode(req Request) (plog.Logs, int, error) {
 	s.service = req.Service
 	s.last = -1
 	body := req.Body
-	s.arena.init(len(body) + len(req.Binary.Source) + 64)
 
 	var forceCE bool
 	switch req.Format {
 	case BinaryCloudEvent:
+		s.arena.reserve(len(body) + len(req.Binary.Source) + len(req.Service) + 64)
 		s.binary = &req.Binary
 		return s.logs, 1, s.decodeBinary(body)
 	case NDJSON:
@@ -261,10 +261,10 @@ func (s *state) decodeEvent(body []byte, sp span, index int, forceCE bool) error
 	if len(raw) > s.largest {
 		s.largest = len(raw)
 	}
-	// One arena per event, not per request: a component downstream that
-	// keeps one string of this event (a task name in a pending span or a
-	// metric label) keeps only this event's bytes alive, not the request's.
-	s.arena.init(len(raw) + len(s.service))
+	// The arena is refilled in small chunks, never one per request: a
+	// component downstream that keeps one string of this event (a task name
+	// in a pending span, a metric label) keeps at most a chunk alive.
+	s.arena.reserve(len(raw) + len(s.service))
 	v, err := s.parser.ParseBytes(raw)
 	if err != nil {
 		return s.fail(sp, index, syntaxReason(raw, sp, s.opts.MaxDepth, err))

@@ -241,12 +241,24 @@ func parseInt(b []byte) (int64, bool) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// arena hands out immutable strings copied into one buffer allocated per
-// request. The buffer never grows (a full arena falls back to a plain copy),
-// so the bytes behind a string handed out are never written again.
+// arena hands out immutable strings copied into a chunk (see reserve). A
+// chunk never grows (a full one falls back to a plain copy), so the bytes
+// behind a string handed out are never written again.
 type arena struct{ buf []byte }
 
 func (a *arena) init(size int) { a.buf = make([]byte, 0, size) }
+
+// arenaChunk is the size of the chunks reserve allocates: about ten
+// Tasker events, and all a kept string can pin.
+const arenaChunk = 4 << 10
+
+// reserve makes room for at least n more bytes, in a new chunk when the
+// current one is short; the old chunk stays with the strings made from it.
+func (a *arena) reserve(n int) {
+	if cap(a.buf)-len(a.buf) < n {
+		a.init(max(n, arenaChunk))
+	}
+}
 
 // str returns a string holding b, replacing invalid UTF-8 (pdata strings
 // must be valid UTF-8 to be exported) as encoding/json does.
