@@ -1,7 +1,6 @@
 package csvexporter
 
 import (
-	"context"
 	"encoding/csv"
 	"encoding/hex"
 	"io"
@@ -11,17 +10,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelcol-tasker/otelcol-tasker/exporter/csvexporter/internal/metadata"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
 )
 
 // fileConfig is a default config writing to path, without the async queue
@@ -33,40 +26,11 @@ func fileConfig(path string) *Config {
 	return cfg
 }
 
-// export runs a real exporter from the factory over data, then shuts it down.
+// export runs a real exporter from the factory over data (ptrace.Traces,
+// pmetric.Metrics or plog.Logs), then shuts it down.
 func export(t testing.TB, cfg *Config, data ...any) {
 	t.Helper()
-	f := NewFactory()
-	set := exportertest.NewNopSettings(metadata.Type)
-	set.ID = component.NewIDWithName(metadata.Type, "audit")
-	ctx := context.Background()
-	var start, shutdown func() error
-	var consume func(any) error
-	switch data[0].(type) {
-	case ptrace.Traces:
-		e, err := f.CreateTraces(ctx, set, cfg)
-		require.NoError(t, err)
-		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
-		consume = func(d any) error { return e.ConsumeTraces(ctx, d.(ptrace.Traces)) }
-		shutdown = func() error { return e.Shutdown(ctx) }
-	case pmetric.Metrics:
-		e, err := f.CreateMetrics(ctx, set, cfg)
-		require.NoError(t, err)
-		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
-		consume = func(d any) error { return e.ConsumeMetrics(ctx, d.(pmetric.Metrics)) }
-		shutdown = func() error { return e.Shutdown(ctx) }
-	case plog.Logs:
-		e, err := f.CreateLogs(ctx, set, cfg)
-		require.NoError(t, err)
-		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
-		consume = func(d any) error { return e.ConsumeLogs(ctx, d.(plog.Logs)) }
-		shutdown = func() error { return e.Shutdown(ctx) }
-	}
-	require.NoError(t, start())
-	for _, d := range data {
-		require.NoError(t, consume(d))
-	}
-	require.NoError(t, shutdown())
+	sinktest.Export(t, NewFactory(), cfg, data...)
 }
 
 // readCSV parses r with encoding/csv (which also checks that every row has

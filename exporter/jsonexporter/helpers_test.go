@@ -3,7 +3,6 @@ package jsonexporter
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -14,17 +13,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
 )
 
 // fileConfig is a default config writing to path, without the async queue
@@ -40,38 +33,7 @@ func fileConfig(path string) *Config {
 // pmetric.Metrics or plog.Logs), then shuts it down.
 func export(t testing.TB, cfg *Config, data ...any) {
 	t.Helper()
-	f := NewFactory()
-	set := exportertest.NewNopSettings(metadata.Type)
-	set.ID = component.NewIDWithName(metadata.Type, "audit")
-	ctx := context.Background()
-	var start func() error
-	var consume func(any) error
-	var shutdown func() error
-	switch data[0].(type) {
-	case ptrace.Traces:
-		e, err := f.CreateTraces(ctx, set, cfg)
-		require.NoError(t, err)
-		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
-		consume = func(d any) error { return e.ConsumeTraces(ctx, d.(ptrace.Traces)) }
-		shutdown = func() error { return e.Shutdown(ctx) }
-	case pmetric.Metrics:
-		e, err := f.CreateMetrics(ctx, set, cfg)
-		require.NoError(t, err)
-		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
-		consume = func(d any) error { return e.ConsumeMetrics(ctx, d.(pmetric.Metrics)) }
-		shutdown = func() error { return e.Shutdown(ctx) }
-	case plog.Logs:
-		e, err := f.CreateLogs(ctx, set, cfg)
-		require.NoError(t, err)
-		start = func() error { return e.Start(ctx, componenttest.NewNopHost()) }
-		consume = func(d any) error { return e.ConsumeLogs(ctx, d.(plog.Logs)) }
-		shutdown = func() error { return e.Shutdown(ctx) }
-	}
-	require.NoError(t, start())
-	for _, d := range data {
-		require.NoError(t, consume(d))
-	}
-	require.NoError(t, shutdown())
+	sinktest.Export(t, NewFactory(), cfg, data...)
 }
 
 // readNDJSON parses every line of r as one JSON object, numbers kept exact.
