@@ -20,10 +20,10 @@ type routerMetric struct {
 	labels []string
 }
 
-// routerMetrics mirrors the metric list of the eventrouter connector's README
-// (processor/eventrouter/README.md), in the Prometheus names the collector's
-// prometheus exporter writes. The dashboard may query only these.
-// Keep the two lists in step.
+// routerMetrics mirrors the metric table of the router's metrics README
+// (processor/eventrouter/internal/metrics/README.md; a test keeps the two in
+// step), in the Prometheus names the collector's prometheus exporter writes.
+// The dashboard may query only these.
 var routerMetrics = []routerMetric{
 	{"tasker_tasks_total", counter, []string{"task_name", "status"}},
 	{"tasker_steps_total", counter, []string{"task_name", "step_name", "status"}},
