@@ -311,10 +311,6 @@ func All(s Signal) []Field {
 	return nil
 }
 
-// Defaults returns the names of the fields written when the user chooses
-// none.
-func Defaults(s Signal) []string { return append([]string(nil), defaults[s]...) }
-
 // Lookup finds the field called name in signal s.
 func Lookup(s Signal, name string) (Field, bool) {
 	for _, f := range All(s) {

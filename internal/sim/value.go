@@ -56,16 +56,6 @@ func Bool(b bool) Value {
 	return Value{Kind: KindBool}
 }
 
-// Get returns the value of key in a field list.
-func Get(fields []Field, key string) (Value, bool) {
-	for i := range fields {
-		if fields[i].Key == key {
-			return fields[i].Val, true
-		}
-	}
-	return Value{}, false
-}
-
 // AppendTime writes Unix milliseconds as Tasker writes times:
 // 2025-11-25T19:46:40.217Z.
 func AppendTime(b []byte, ms int64) []byte {
