@@ -1,7 +1,6 @@
 package csvexporter // import "github.com/otelcol-tasker/otelcol-tasker/exporter/csvexporter"
 
 import (
-	"context"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -23,9 +22,7 @@ func NewFactory() exporter.Factory {
 	return exporter.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
-		exporter.WithTraces(createTraces, metadata.TracesStability),
-		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
-		exporter.WithLogs(createLogs, metadata.LogsStability),
+		sink.FactoryOptions(newExporter, metadata.TracesStability, metadata.MetricsStability, metadata.LogsStability)...,
 	)
 }
 
@@ -44,7 +41,8 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func newExporter(cfg *Config, set exporter.Settings, s flatten.Signal) (*sink.Exporter, error) {
+func newExporter(c component.Config, set exporter.Settings, s flatten.Signal) (*sink.Exporter, error) {
+	cfg := c.(*Config)
 	l, err := newLayout(cfg, s)
 	if err != nil {
 		return nil, err
@@ -57,31 +55,4 @@ func newExporter(cfg *Config, set exporter.Settings, s flatten.Signal) (*sink.Ex
 		Header:      l.header,
 		Telemetry:   set.TelemetrySettings,
 	}, func() sink.Encoder { return newEncoder(l) }), nil
-}
-
-func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
-	cfg := c.(*Config)
-	e, err := newExporter(cfg, set, flatten.Traces)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.PushTraces, e.HelperOptions(cfg.RetryConfig, cfg.QueueConfig)...)
-}
-
-func createMetrics(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Metrics, error) {
-	cfg := c.(*Config)
-	e, err := newExporter(cfg, set, flatten.Metrics)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.PushMetrics, e.HelperOptions(cfg.RetryConfig, cfg.QueueConfig)...)
-}
-
-func createLogs(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Logs, error) {
-	cfg := c.(*Config)
-	e, err := newExporter(cfg, set, flatten.Logs)
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.PushLogs, e.HelperOptions(cfg.RetryConfig, cfg.QueueConfig)...)
 }

@@ -111,3 +111,8 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	}
 	return conf.Unmarshal(cfg)
 }
+
+// Delivery gives the retry and queue settings to the shared exporter wiring.
+func (cfg *Config) Delivery() (configretry.BackOffConfig, configoptional.Optional[exporterhelper.QueueBatchConfig]) {
+	return cfg.RetryConfig, cfg.QueueConfig
+}
