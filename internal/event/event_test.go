@@ -2,6 +2,7 @@ package event
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"testing"
 	"time"
 
@@ -107,6 +108,55 @@ func TestNormalizeDatabaseAndTask(t *testing.T) {
 	assert.Equal(t, TraceID("ns", "3"), task.TraceID())
 	assert.Equal(t, TaskSpanID("3"), task.SpanID())
 	assert.Equal(t, plog.SeverityNumberInfo, task.SeverityNumber())
+}
+
+// attrList is a record's attributes in order.
+func attrList(lr plog.LogRecord) []any {
+	var out []any
+	for k, v := range lr.Attributes().All() {
+		out = append(out, k, v.AsRaw())
+	}
+	return out
+}
+
+// A Normalizer reused across a batch gives every record exactly what
+// Normalize gives it alone, whatever the order of tasks, steps and
+// namespaces, and whether its caches hit, miss or collide.
+func TestNormalizerMatchesNormalize(t *testing.T) {
+	payloads := []map[string]any{
+		{"task_id": 1, "task_name": "a"},
+		{"task_id": 9, "step_id": 1000, "attempt_number": 2}, // slot of task 1
+		{"task_id": 1, "step_id": 1016},                      // slot of step 1000
+		{"task_id": "1"},
+		{"task_id": " 9 ", "step_id": 1000, "attempt_number": 2},
+		{"task_id": 9.0, "sql": "SELECT 1 FROM t", "started_at": "2025-11-25T19:46:40.247Z"},
+		{"task_id": int64(1) << 40, "job_id": 1000, "queue_name": "q"},
+		{"task_id": -3, "step_id": "s-1"},
+		{"task_id": 1.5},
+		{"task_id": "uuid-a", "step_id": 1000},
+		{"task_id": "uuid-i"}, // slot of "uuid-a" (same last byte modulo 8)
+		{"registry_name": "handler_factory"},
+		{"task_id": 1, "correlation_id": "tsk_own"},
+	}
+	n := Normalizer{ReceivedAt: 7, CorrelationID: "tsk_hdr"}
+	for round, ns := range []string{"", "prod", "", "staging", "prod"} {
+		n.Namespace = ns
+		for i, p := range payloads {
+			got, want := newRecord(t, p), newRecord(t, p)
+			n.Normalize(got, "step.completed")
+			Normalize(want, "step.completed", ns, 7)
+			if _, ok := want.Attributes().Get(AttrCorrelationID); !ok {
+				want.Attributes().PutStr(AttrCorrelationID, "tsk_hdr")
+			}
+			what := fmt.Sprintf("round %d, payload %d", round, i)
+			require.Equal(t, want.TraceID(), got.TraceID(), what)
+			require.Equal(t, want.SpanID(), got.SpanID(), what)
+			require.Equal(t, attrList(want), attrList(got), what)
+			if id, ok := got.Attributes().Get(AttrTaskID); ok {
+				require.Equal(t, TraceID(ns, id.Str()), got.TraceID(), what)
+			}
+		}
+	}
 }
 
 func TestName(t *testing.T) {

@@ -22,27 +22,192 @@ func Name(lr plog.LogRecord) string {
 	return ""
 }
 
+// Normalize turns a log record whose body is an event payload (a map) into a
+// normalized event record: it sets the event name, the timestamps when they
+// are missing, the trace and span ids, the severity and the normalized
+// attributes. It reads the payload once and never changes the body.
+//
+// namespace separates the trace ids of independent Tasker installations; it
+// must be the same on every collector that sees events of one installation.
+func Normalize(lr plog.LogRecord, name, namespace string, receivedAt pcommon.Timestamp) {
+	n := Normalizer{Namespace: namespace, ReceivedAt: receivedAt}
+	n.Normalize(lr, name)
+}
+
+// Normalizer normalizes the records of one batch as Normalize does. A batch
+// names the same few tasks and steps over and over: it remembers the ids of
+// recent tasks and the text of recent numeric ids, so as to hash and format
+// them once per run of events rather than once per event.
+type Normalizer struct {
+	Namespace  string
+	ReceivedAt pcommon.Timestamp
+	// CorrelationID, when set, is put last on records whose payload
+	// carries no correlation id (the request's correlation header).
+	CorrelationID string
+
+	tasks [recentTasks]taskIDs // direct-mapped by id.slot
+	nums  [recentNums]id       // formatted numbers, direct-mapped by id.slot
+}
+
+// Cache sizes of a Normalizer.
+const (
+	recentTasks = 8
+	recentNums  = 16
+)
+
+// taskIDs are the ids of one task.
+type taskIDs struct {
+	namespace string
+	id        id // with its text; empty in an unused slot
+	trace     pcommon.TraceID
+	span      pcommon.SpanID // the task's root span, once needed
+	hasSpan   bool
+}
+
+// Normalize normalizes lr, whose event name is name.
+func (n *Normalizer) Normalize(lr plog.LogRecord, name string) {
+	lr.SetEventName(name)
+	if lr.ObservedTimestamp() == 0 {
+		lr.SetObservedTimestamp(n.ReceivedAt)
+	}
+	var f payloadFacts
+	if body := lr.Body(); body.Type() == pcommon.ValueTypeMap {
+		body.Map().Range(func(k string, v pcommon.Value) bool {
+			f.read(k, v)
+			return true
+		})
+	}
+	if lr.Timestamp() == 0 {
+		ts := n.ReceivedAt
+		if t, ok := ParseTime(f.timestamp); ok {
+			ts = t
+		}
+		lr.SetTimestamp(ts)
+	}
+	sev, sevText := Severity(name)
+	lr.SetSeverityNumber(sev)
+	lr.SetSeverityText(sevText)
+
+	var task *taskIDs
+	if !f.taskID.empty() {
+		task = n.task(f.taskID)
+		f.taskID.text = task.id.text
+	}
+	f.stepID.text = n.text(f.stepID)
+	f.jobID.text = n.text(f.jobID)
+	if f.stepID.text != "" && (!f.hasAttempt || f.attempt < 1) {
+		f.attempt = 1 // Tasker leaves attempt_number out of some step events; they belong to the first attempt
+	}
+	n.putAttributes(lr.Attributes(), &f)
+	if task == nil {
+		return // registry and custom events belong to no task and carry no ids
+	}
+	lr.SetTraceID(task.trace)
+	taskID, stepID := f.taskID.text, f.stepID.text
+	switch {
+	case f.sql != "":
+		lr.SetSpanID(DBSpanID(taskID, stepID, f.startedAt, f.timestamp, f.sql))
+	case stepID != "":
+		lr.SetSpanID(StepSpanID(taskID, stepID, f.attempt))
+	default:
+		if !task.hasSpan {
+			task.span, task.hasSpan = TaskSpanID(taskID), true
+		}
+		lr.SetSpanID(task.span)
+	}
+}
+
+// putAttributes puts the normalized attributes, in a map grown once to
+// hold exactly them.
+func (n *Normalizer) putAttributes(attrs pcommon.Map, f *payloadFacts) {
+	stack := f.stacktrace()
+	var op, table string
+	if f.sql != "" {
+		op, table = SummarizeSQL(f.sql)
+	}
+	correlationID := ""
+	if f.correlationID == "" {
+		correlationID = n.CorrelationID
+	}
+	count := nonEmpty(f.taskID.text) + nonEmpty(f.taskName) + 2*nonEmpty(f.stepID.text) + // the step id comes with its attempt
+		nonEmpty(f.stepName) + nonEmpty(f.correlationID) + nonEmpty(f.fromState) + nonEmpty(f.toState) +
+		nonEmpty(f.queueName) + nonEmpty(f.jobID.text) + nonEmpty(f.errType) + nonEmpty(f.errMessage) +
+		nonEmpty(stack) + nonEmpty(f.sql) + nonEmpty(op) + nonEmpty(table) + nonEmpty(correlationID)
+	if f.hasRetryLimit {
+		count++
+	}
+	attrs.EnsureCapacity(attrs.Len() + count)
+
+	putNonEmpty(attrs, AttrTaskID, f.taskID.text)
+	putNonEmpty(attrs, AttrTaskName, f.taskName)
+	if f.stepID.text != "" {
+		attrs.PutStr(AttrStepID, f.stepID.text)
+		attrs.PutInt(AttrStepAttempt, f.attempt)
+	}
+	putNonEmpty(attrs, AttrStepName, f.stepName)
+	if f.hasRetryLimit {
+		attrs.PutInt(AttrStepRetryLimit, f.retryLimit)
+	}
+	putNonEmpty(attrs, AttrCorrelationID, f.correlationID)
+	putNonEmpty(attrs, AttrFromState, f.fromState)
+	putNonEmpty(attrs, AttrToState, f.toState)
+	putNonEmpty(attrs, AttrQueueName, f.queueName)
+	putNonEmpty(attrs, AttrJobID, f.jobID.text)
+	putNonEmpty(attrs, AttrErrorType, f.errType)
+	putNonEmpty(attrs, AttrErrorMessage, f.errMessage)
+	putNonEmpty(attrs, AttrExceptionStacktrace, stack)
+	putNonEmpty(attrs, AttrDBQueryText, f.sql)
+	putNonEmpty(attrs, AttrDBOperation, op)
+	putNonEmpty(attrs, AttrDBCollection, table)
+	putNonEmpty(attrs, AttrCorrelationID, correlationID)
+}
+
+// task returns the ids of the task x (not empty) in n.Namespace, hashing
+// them only when they are not the ones its slot remembers.
+func (n *Normalizer) task(x id) *taskIDs {
+	t := &n.tasks[x.slot(recentTasks)]
+	if t.id.empty() || !t.id.same(x) || t.namespace != n.Namespace {
+		x.text = n.text(x)
+		*t = taskIDs{namespace: n.Namespace, id: x, trace: TraceID(n.Namespace, x.text)}
+	}
+	return t
+}
+
+// text returns the text of x, formatting a number only when it is not the
+// one its slot remembers.
+func (n *Normalizer) text(x id) string {
+	if !x.isNum {
+		return x.text
+	}
+	r := &n.nums[x.slot(recentNums)]
+	if r.text == "" || r.num != x.num {
+		*r = id{text: strconv.FormatInt(x.num, 10), num: x.num, isNum: true}
+	}
+	return r.text
+}
+
 // payloadFacts holds what one pass over a payload finds.
 type payloadFacts struct {
-	taskID, taskName, stepID, stepName string
-	correlationID, fromState, toState  string
-	queueName, jobID                   string
-	errType, errMessage, sql           string
-	timestamp, startedAt               string
-	attempt, retryLimit                int64
-	backtrace                          pcommon.Value
-	hasBacktrace                       bool
-	hasAttempt, hasRetryLimit          bool
+	taskID, stepID, jobID             id
+	taskName, stepName                string
+	correlationID, fromState, toState string
+	queueName                         string
+	errType, errMessage, sql          string
+	timestamp, startedAt              string
+	attempt, retryLimit               int64
+	backtrace                         pcommon.Value
+	hasBacktrace                      bool
+	hasAttempt, hasRetryLimit         bool
 }
 
 func (f *payloadFacts) read(k string, v pcommon.Value) {
 	switch k {
 	case FieldTaskID:
-		f.taskID = IDString(v)
+		f.taskID = readID(v)
 	case FieldTaskName:
 		f.taskName = strValue(v)
 	case FieldStepID:
-		f.stepID = IDString(v)
+		f.stepID = readID(v)
 	case FieldStepName:
 		f.stepName = strValue(v)
 	case FieldAttemptNumber:
@@ -58,7 +223,7 @@ func (f *payloadFacts) read(k string, v pcommon.Value) {
 	case FieldQueueName:
 		f.queueName = strValue(v)
 	case FieldJobID:
-		f.jobID = IDString(v)
+		f.jobID = readID(v)
 	case FieldExceptionClass:
 		if s := strValue(v); s != "" {
 			f.errType = s // the exception class wins over error_class
@@ -80,86 +245,58 @@ func (f *payloadFacts) read(k string, v pcommon.Value) {
 	}
 }
 
-// Normalize turns a log record whose body is an event payload (a map) into a
-// normalized event record: it sets the event name, the timestamps when they
-// are missing, the trace and span ids, the severity and the normalized
-// attributes. It reads the payload once and never changes the body.
-//
-// namespace separates the trace ids of independent Tasker installations; it
-// must be the same on every collector that sees events of one installation.
-func Normalize(lr plog.LogRecord, name, namespace string, receivedAt pcommon.Timestamp) {
-	lr.SetEventName(name)
-	if lr.ObservedTimestamp() == 0 {
-		lr.SetObservedTimestamp(receivedAt)
+// stacktrace is the exception.stacktrace attribute the backtrace gives.
+func (f *payloadFacts) stacktrace() string {
+	if !f.hasBacktrace {
+		return ""
 	}
-	var f payloadFacts
-	if body := lr.Body(); body.Type() == pcommon.ValueTypeMap {
-		body.Map().Range(func(k string, v pcommon.Value) bool {
-			f.read(k, v)
-			return true
-		})
+	if f.backtrace.Type() == pcommon.ValueTypeSlice && f.backtrace.Slice().Len() > 0 {
+		return joinLines(f.backtrace.Slice())
 	}
-	if lr.Timestamp() == 0 {
-		ts := receivedAt
-		if t, ok := ParseTime(f.timestamp); ok {
-			ts = t
-		}
-		lr.SetTimestamp(ts)
-	}
+	return strValue(f.backtrace)
+}
 
-	sev, sevText := Severity(name)
-	lr.SetSeverityNumber(sev)
-	lr.SetSeverityText(sevText)
+// id is an id member of a payload as IDString renders it: its text, or a
+// whole number whose text the Normalizer makes (and remembers) when needed.
+type id struct {
+	text  string
+	num   int64
+	isNum bool
+}
 
-	attrs := lr.Attributes()
-	attrs.EnsureCapacity(attrs.Len() + 8)
-	if f.taskID != "" {
-		attrs.PutStr(AttrTaskID, f.taskID)
-		lr.SetTraceID(TraceID(namespace, f.taskID))
-	}
-	putNonEmpty(attrs, AttrTaskName, f.taskName)
-	if f.stepID != "" {
-		attrs.PutStr(AttrStepID, f.stepID)
-		if !f.hasAttempt || f.attempt < 1 {
-			f.attempt = 1 // Tasker leaves attempt_number out of some step events; they belong to the first attempt
-		}
-		attrs.PutInt(AttrStepAttempt, f.attempt)
-	}
-	putNonEmpty(attrs, AttrStepName, f.stepName)
-	if f.hasRetryLimit {
-		attrs.PutInt(AttrStepRetryLimit, f.retryLimit)
-	}
-	putNonEmpty(attrs, AttrCorrelationID, f.correlationID)
-	putNonEmpty(attrs, AttrFromState, f.fromState)
-	putNonEmpty(attrs, AttrToState, f.toState)
-	putNonEmpty(attrs, AttrQueueName, f.queueName)
-	putNonEmpty(attrs, AttrJobID, f.jobID)
-	putNonEmpty(attrs, AttrErrorType, f.errType)
-	putNonEmpty(attrs, AttrErrorMessage, f.errMessage)
-	if f.hasBacktrace {
-		if f.backtrace.Type() == pcommon.ValueTypeSlice && f.backtrace.Slice().Len() > 0 {
-			attrs.PutStr(AttrExceptionStacktrace, joinLines(f.backtrace.Slice()))
-		} else if s := strValue(f.backtrace); s != "" {
-			attrs.PutStr(AttrExceptionStacktrace, s)
+func readID(v pcommon.Value) id {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return id{num: v.Int(), isNum: true}
+	case pcommon.ValueTypeDouble:
+		if d := v.Double(); d == math.Trunc(d) && math.Abs(d) < 1<<53 {
+			return id{num: int64(d), isNum: true}
 		}
 	}
-	if f.sql != "" {
-		attrs.PutStr(AttrDBQueryText, f.sql)
-		op, table := SummarizeSQL(f.sql)
-		putNonEmpty(attrs, AttrDBOperation, op)
-		putNonEmpty(attrs, AttrDBCollection, table)
-	}
+	return id{text: IDString(v)}
+}
 
-	switch {
-	case f.taskID == "":
-		// registry and custom events belong to no task and carry no ids
-	case f.sql != "":
-		lr.SetSpanID(DBSpanID(f.taskID, f.stepID, f.startedAt, f.timestamp, f.sql))
-	case f.stepID != "":
-		lr.SetSpanID(StepSpanID(f.taskID, f.stepID, f.attempt))
-	default:
-		lr.SetSpanID(TaskSpanID(f.taskID))
+func (x id) empty() bool { return !x.isNum && x.text == "" }
+
+// same reports whether y is the id x as sent. The text of a number is not
+// compared: it may not be made yet.
+func (x id) same(y id) bool {
+	if x.isNum || y.isNum {
+		return x.isNum == y.isNum && x.num == y.num
 	}
+	return x.text == y.text
+}
+
+// slot picks x's place in a direct-mapped cache of size n: ids are mostly
+// counters, so numbers spread by their value and texts by their last byte.
+func (x id) slot(n int) int {
+	if x.isNum {
+		return int(uint64(x.num) % uint64(n))
+	}
+	if x.text == "" {
+		return 0
+	}
+	return int(x.text[len(x.text)-1]) % n
 }
 
 // DBSpanID is the id of one database query span: the query is identified by
@@ -178,7 +315,7 @@ func DBSpanID(taskID, stepID, startedAt, timestamp, sql string) pcommon.SpanID {
 		sql = sql[:128]
 	}
 	b = append(b, sql...)
-	return SpanID(RoleDB, taskID, string(b), 0)
+	return SpanIDBytes(RoleDB, taskID, b, 0)
 }
 
 // Severity maps an event name to a log severity: failures are errors,
@@ -263,6 +400,14 @@ func strValue(v pcommon.Value) string {
 		return v.Str()
 	}
 	return ""
+}
+
+// nonEmpty is 1 for an attribute value that putNonEmpty puts, else 0.
+func nonEmpty(v string) int {
+	if v == "" {
+		return 0
+	}
+	return 1
 }
 
 func putNonEmpty(m pcommon.Map, k, v string) {

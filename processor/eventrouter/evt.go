@@ -224,19 +224,24 @@ type evt struct {
 	// found on the way when look is set, so that the other pipelines need not
 	// scan the record again
 	look, dirty bool
+
+	keys *keyMemo // kept across events of one call, cleared by forget
 }
 
 // forget drops every string e holds, its scratch slices included.
 func (e *evt) forget() {
 	clear(e.attrs[:cap(e.attrs)])
 	clear(e.stepIDs[:cap(e.stepIDs)])
+	if e.keys != nil {
+		e.keys.clear()
+	}
 	e.reset()
 }
 
 func (e *evt) reset() {
 	ids := e.stepIDs[:0]
 	attrs := e.attrs[:0]
-	*e = evt{stepIDs: ids, attrs: attrs}
+	*e = evt{stepIDs: ids, attrs: attrs, keys: e.keys}
 }
 
 // read fills e from a normalized event record, and finds out whether it
@@ -269,13 +274,12 @@ func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter, verdict bool) {
 	}
 }
 
-// keyInfo returns what is known about key k: the filter's full answer when
-// a verdict is wanted, else only what span assembly needs (cheaper).
+// keyInfo returns what is known about key k.
 func (e *evt) keyInfo(k string, f *keyFilter) keyInfo {
-	if e.look {
-		return f.info(k)
+	if e.keys == nil {
+		e.keys = new(keyMemo)
 	}
-	return assemblyKeys[k]
+	return e.keys.info(k, f)
 }
 
 func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
@@ -329,7 +333,7 @@ func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 	if !ok {
 		return
 	}
-	if (id != keyUnknown && f.known[id]) || (id == keyUnknown && f.sensitive(k)) {
+	if in.sensitive {
 		a.typ, a.s = typStr, event.Filtered
 	}
 	e.attrs = append(e.attrs, a)

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -136,6 +137,53 @@ func (f *keyFilter) learn(k string) keyInfo {
 		f.cache.Store(&m)
 	}
 	return in
+}
+
+// keyMemo answers keyFilter.info for the keys met during one call, by the
+// address of their bytes. The taskerevents receiver and event.Normalize give
+// a key the same string in every event, so comparing a pointer and a length
+// answers most lookups without hashing the key. The strings remembered may
+// be views into the batch being read: a memo is cleared when its call ends,
+// and serves one goroutine at a time.
+type keyMemo struct {
+	f     *keyFilter
+	slots [keyMemoSlots]keyMemoSlot
+}
+
+type keyMemoSlot struct {
+	k  string
+	in keyInfo
+}
+
+const keyMemoSlots = 128 // a power of two; events carry a few dozen distinct keys
+
+func (m *keyMemo) info(k string, f *keyFilter) keyInfo {
+	if m.f != f {
+		m.clear()
+		m.f = f
+	}
+	p := unsafe.StringData(k)
+	h := uintptr(unsafe.Pointer(p))
+	s := &m.slots[(h>>4^h>>11^uintptr(len(k)))&(keyMemoSlots-1)]
+	if p != nil && unsafe.StringData(s.k) == p && len(s.k) == len(k) {
+		return s.in
+	}
+	in := f.lookup(k)
+	s.k, s.in = k, in
+	return in
+}
+
+func (m *keyMemo) clear() {
+	*m = keyMemo{}
+}
+
+// lookup returns what the router knows about k: with redaction on, the
+// filter's table (verdict included), else span assembly's fixed table.
+func (f *keyFilter) lookup(k string) keyInfo {
+	if f.enabled() {
+		return f.info(k)
+	}
+	return assemblyKeys[k]
 }
 
 func (f *keyFilter) sensitive(key string) bool {

@@ -195,9 +195,12 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string) (logs
 	return logs, n, nil
 }
 
-// normalize runs event.Normalize on every record and fills in the request's
-// correlation id where the event carries none.
+// normalize normalizes every record and fills in the request's correlation
+// id where the event carries none. It runs once the whole body is decoded:
+// two tight loops keep their code in the instruction cache, one loop doing
+// both does not.
 func normalize(logs plog.Logs, namespace, correlationID string, receivedAt pcommon.Timestamp) {
+	n := event.Normalizer{Namespace: namespace, ReceivedAt: receivedAt, CorrelationID: correlationID}
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
@@ -205,12 +208,7 @@ func normalize(logs plog.Logs, namespace, correlationID string, receivedAt pcomm
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
 				lr := lrs.At(k)
-				event.Normalize(lr, lr.EventName(), namespace, receivedAt)
-				if correlationID != "" {
-					if _, ok := lr.Attributes().Get(event.AttrCorrelationID); !ok {
-						lr.Attributes().PutStr(event.AttrCorrelationID, correlationID)
-					}
-				}
+				n.Normalize(lr, lr.EventName())
 			}
 		}
 	}

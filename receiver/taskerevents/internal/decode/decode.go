@@ -11,7 +11,9 @@
 // JSON is parsed with fastjson and converted straight into pcommon values.
 // Strings are copied into arena chunks of a few KiB (an event's strings
 // never span two chunks), so decoding costs no allocation per string, and a
-// string a downstream component keeps holds at most one chunk alive.
+// string a downstream component keeps holds at most one chunk alive. Member
+// names, which payloads repeat, come from a table of owned strings instead
+// (see keyTable).
 package decode // import "github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents/internal/decode"
 
 import (
@@ -19,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"strings"
 	"sync"
@@ -126,6 +129,7 @@ func (e *TooManyEventsError) Error() string {
 // Decoder decodes request bodies. It is safe for concurrent use.
 type Decoder struct {
 	opts Options
+	seed keyTable // read only once New returns
 	pool sync.Pool
 }
 
@@ -137,8 +141,8 @@ func New(opts Options) *Decoder {
 	if opts.MaxDepth > MaxDepthLimit {
 		opts.MaxDepth = MaxDepthLimit
 	}
-	d := &Decoder{opts: opts}
-	d.pool.New = func() any { return &state{opts: &d.opts} }
+	d := &Decoder{opts: opts, seed: seedKeys(opts.Redactor)}
+	d.pool.New = func() any { return &state{opts: &d.opts, seed: d.seed, keys: maps.Clone(d.seed)} }
 	return d
 }
 
@@ -174,7 +178,8 @@ type state struct {
 	opts    *Options
 	parser  fastjson.Parser
 	arena   arena
-	keys    map[string]bool // sensitive-key verdicts, kept across requests
+	seed    keyTable // the Decoder's, read only
+	keys    keyTable // kept across requests
 	num     []byte
 	spans   []span
 	logs    plog.Logs

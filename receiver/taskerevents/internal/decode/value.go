@@ -29,11 +29,12 @@ func (s *state) object(o *fastjson.Object, m pcommon.Map, level int, skip string
 		if s.err != nil || (skip != "" && string(k) == skip) {
 			return
 		}
-		if s.sensitive(k) {
-			m.PutEmpty(s.arena.str(k)).SetStr(event.Filtered)
+		e := s.key(k)
+		if e.sensitive {
+			m.PutEmpty(e.key).SetStr(event.Filtered)
 			return
 		}
-		if reason := s.value(m.PutEmpty(s.arena.str(k)), v, level); reason != "" {
+		if reason := s.value(m.PutEmpty(e.key), v, level); reason != "" {
 			s.err = &Error{Reason: reason}
 		}
 	})
@@ -45,10 +46,15 @@ func (s *state) object(o *fastjson.Object, m pcommon.Map, level int, skip string
 // here the members are deduplicated in a Go map (the last one wins, as with
 // Put*) and the pcommon map is built in one go. Member order is not kept.
 func (s *state) largeObject(o *fastjson.Object, m pcommon.Map, level int, skip string) string {
-	members := make(map[string]*fastjson.Value, o.Len())
+	type member struct {
+		v         *fastjson.Value
+		sensitive bool
+	}
+	members := make(map[string]member, o.Len())
 	o.Visit(func(k []byte, v *fastjson.Value) {
 		if skip == "" || string(k) != skip {
-			members[s.arena.str(k)] = v
+			e := s.key(k)
+			members[e.key] = member{v, e.sensitive}
 		}
 	})
 	keys := make(map[string]any, len(members))
@@ -59,39 +65,18 @@ func (s *state) largeObject(o *fastjson.Object, m pcommon.Map, level int, skip s
 		return err.Error()
 	}
 	m.Range(func(k string, dst pcommon.Value) bool {
-		if s.sensitive([]byte(k)) {
+		mb := members[k]
+		if mb.sensitive {
 			dst.SetStr(event.Filtered)
 			return true
 		}
-		if reason := s.value(dst, members[k], level); reason != "" {
+		if reason := s.value(dst, mb.v, level); reason != "" {
 			s.err = &Error{Reason: reason}
 			return false
 		}
 		return true
 	})
 	return s.takeErr()
-}
-
-// maxKeyVerdicts bounds the per-state cache of sensitive-key verdicts; a
-// payload with ever new key names just clears it now and then.
-const maxKeyVerdicts = 1024
-
-// sensitive reports whether the value under key k is to be filtered. The
-// verdict per key name is cached: payloads reuse a few dozen names.
-func (s *state) sensitive(k []byte) bool {
-	r := s.opts.Redactor
-	if r == nil {
-		return false
-	}
-	if v, ok := s.keys[string(k)]; ok {
-		return v
-	}
-	v := r.Sensitive(b2s(k))
-	if s.keys == nil || len(s.keys) >= maxKeyVerdicts {
-		s.keys = make(map[string]bool, 64)
-	}
-	s.keys[string(k)] = v
-	return v
 }
 
 // array copies the elements of a into sl; level is the nesting level of a.
