@@ -86,7 +86,7 @@ ensure_gnuplot() {
 }
 
 run_micro() {
-  local cmd="go test -run='^\$' -bench=. -benchmem -cpu=1 -benchtime=1s ./receiver/... ./processor/... ./exporter/... ./internal/..."
+  local cmd="go test -run='^\$' -bench=. -benchmem -cpu=1 -benchtime=1s ./receiver/... ./processor/... ./exporter/... ./internal/...; GOMAXPROCS=1 go test -run='^\$' -bench=PipelineA -benchmem -cpu=1 -benchtime=1000x ./bench/"
   log "microbenchmarks: $cmd"
   {
     echo "DATE=$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -96,6 +96,10 @@ run_micro() {
   # A package that does not build is reported, not fatal.
   go test -run='^$' -bench=. -benchmem -cpu=1 -benchtime=1s -timeout=10m \
     ./receiver/... ./processor/... ./exporter/... ./internal/... 2>&1 | tee "$OUT/micro.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
+  # Pipeline A in process: 1,000 requests (a million events), enough for the
+  # router to reach its steady state at max_pending.
+  GOMAXPROCS=1 go test -run='^$' -bench=PipelineA -benchmem -cpu=1 -benchtime=1000x -timeout=10m \
+    ./bench/ 2>&1 | tee -a "$OUT/micro.txt" | grep -E '^(Benchmark|ok|FAIL|---)' || true
 }
 
 case "$MODE" in

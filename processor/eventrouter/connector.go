@@ -232,10 +232,11 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					n.noTrace++
 					continue
 				}
-				// the verdict is shared for the input record, not a normalized copy
-				shared := v != nil && rec == lr
-				w.e.read(rec, name, c.r.filter, shared)
-				if shared {
+				// the verdict is shared for the input record, not a normalized
+				// copy, and only looked for when no other pipeline found it
+				look := v != nil && rec == lr && !v.known(idx)
+				w.e.read(rec, name, c.r.filter, look)
+				if look {
 					v.found(idx, w.e.dirty)
 				}
 				if w.e.taskID == "" {
@@ -333,7 +334,7 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
 		res := rl.Resource()
-		if f.needsRedaction(res.Attributes()) {
+		if f.needsRedaction(res.Attributes(), nil) {
 			// the aggregator keeps a service's resource for its output and
 			// may read labels from it: it gets a redacted copy
 			red := pcommon.NewResource()
@@ -365,7 +366,7 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 				case needsNormalize(lr):
 					rec = c.r.normalized(lr, name, w.scratch, nowTS)
 					f.redactRecord(rec)
-				case v.needsRedaction(idx, lr, f):
+				case v.needsRedaction(idx, lr, f, w.e.memo()):
 					lr.CopyTo(w.scratch)
 					rec = w.scratch
 					f.redactRecord(rec)
@@ -418,6 +419,7 @@ type logsWork struct {
 	actions []uint8
 	resFix  []bool
 	scratch plog.LogRecord
+	keys    keyMemo
 }
 
 var logsWorkPool = sync.Pool{New: func() any { return &logsWork{scratch: plog.NewLogRecord()} }}
@@ -426,6 +428,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	w := logsWorkPool.Get().(*logsWork)
 	defer func() {
 		w.scratch = forgetRecord(w.scratch)
+		w.keys.clear()
 		logsWorkPool.Put(w)
 	}()
 	w.actions, w.resFix = w.actions[:0], w.resFix[:0]
@@ -438,14 +441,14 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		resFix := f.needsRedaction(rl.Resource().Attributes())
+		resFix := f.needsRedaction(rl.Resource().Attributes(), nil)
 		w.resFix = append(w.resFix, resFix)
 		changed = changed || resFix
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				act := c.decide(lrs.At(k), len(w.actions), v, w.scratch, nowTS, &n)
+				act := c.decide(lrs.At(k), len(w.actions), v, w, nowTS, &n)
 				changed = changed || act != logKeep
 				w.actions = append(w.actions, act)
 			}
@@ -466,7 +469,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 }
 
 // decide says what to do with lr, the idx-th record of the batch.
-func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, scratch plog.LogRecord, now pcommon.Timestamp, n *counts) uint8 {
+func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsWork, now pcommon.Timestamp, n *counts) uint8 {
 	name, d := c.r.classify(lr)
 	switch {
 	case d.drop:
@@ -482,13 +485,13 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, scratch 
 	tid := lr.TraceID()
 	if name != "" && needsNormalize(lr) {
 		act = logFix
-		tid = c.r.normalized(lr, name, scratch, now).TraceID()
+		tid = c.r.normalized(lr, name, w.scratch, now).TraceID()
 	}
 	if !d.sampler.keep(tid) {
 		n.sampled++
 		return logDrop
 	}
-	if act == logKeep && v.needsRedaction(idx, lr, c.r.filter) {
+	if act == logKeep && v.needsRedaction(idx, lr, c.r.filter, &w.keys) {
 		act = logFix
 	}
 	n.routed++

@@ -267,7 +267,7 @@ func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter, verdict bool) {
 			return true
 		})
 	} else if e.look && !e.dirty {
-		e.dirty = f.needsRedactionValue(body)
+		e.dirty = f.needsRedactionValue(body, e.memo())
 	}
 	if e.stepID != "" && e.attempt < 1 {
 		e.attempt = 1 // as event.Normalize does: step events without a number are the first attempt
@@ -276,16 +276,21 @@ func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter, verdict bool) {
 
 // keyInfo returns what is known about key k.
 func (e *evt) keyInfo(k string, f *keyFilter) keyInfo {
+	return e.memo().info(k, f)
+}
+
+// memo returns e's key memo, which lives as long as e.
+func (e *evt) memo() *keyMemo {
 	if e.keys == nil {
 		e.keys = new(keyMemo)
 	}
-	return e.keys.info(k, f)
+	return e.keys
 }
 
 func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 	in := e.keyInfo(k, f)
 	if e.look && !e.dirty {
-		e.dirty = f.valueNeedsRedaction(in, v)
+		e.dirty = f.valueNeedsRedaction(in, v, e.keys)
 	}
 	id := in.attr
 	switch id {
@@ -342,7 +347,7 @@ func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 func (e *evt) readBody(k string, v pcommon.Value, f *keyFilter) {
 	in := e.keyInfo(k, f)
 	if e.look && !e.dirty {
-		e.dirty = f.valueNeedsRedaction(in, v)
+		e.dirty = f.valueNeedsRedaction(in, v, e.keys)
 	}
 	switch in.field {
 	case fieldNone:

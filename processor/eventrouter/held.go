@@ -202,7 +202,7 @@ func newSharedRes(res pcommon.Resource, f *keyFilter, sum uint64) *sharedRes {
 	e := &sharedRes{orig: pcommon.NewResource(), hash: sum}
 	res.CopyTo(e.orig)
 	e.res = e.orig
-	if f.needsRedaction(res.Attributes()) {
+	if f.needsRedaction(res.Attributes(), nil) {
 		e.res = pcommon.NewResource()
 		res.CopyTo(e.res)
 		f.redactMap(e.res.Attributes())

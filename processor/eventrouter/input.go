@@ -195,42 +195,51 @@ func (f *keyFilter) sensitive(key string) bool {
 
 // valueNeedsRedaction reports whether redactMap would change the value v of
 // a key whose info is in.
-func (f *keyFilter) valueNeedsRedaction(in keyInfo, v pcommon.Value) bool {
+func (f *keyFilter) valueNeedsRedaction(in keyInfo, v pcommon.Value, km *keyMemo) bool {
 	switch t := v.Type(); {
 	case in.sensitive:
 		return !(t == pcommon.ValueTypeStr && v.Str() == event.Filtered)
 	case t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice:
-		return f.needsRedactionValue(v)
+		return f.needsRedactionValue(v, km)
 	}
 	return false
 }
 
-// needsRedaction reports whether redactMap would change m.
-func (f *keyFilter) needsRedaction(m pcommon.Map) bool {
+// needsRedaction reports whether redactMap would change m. km, when not
+// nil, is the calling pipeline's memo of key facts.
+func (f *keyFilter) needsRedaction(m pcommon.Map, km *keyMemo) bool {
 	if f.r == nil {
 		return false
 	}
 	found := false
 	m.Range(func(k string, v pcommon.Value) bool {
-		found = f.valueNeedsRedaction(f.info(k), v)
+		found = f.valueNeedsRedaction(f.infoVia(km, k), v, km)
 		return !found
 	})
 	return found
 }
 
-func (f *keyFilter) needsRedactionValue(v pcommon.Value) bool {
+func (f *keyFilter) needsRedactionValue(v pcommon.Value, km *keyMemo) bool {
 	switch v.Type() {
 	case pcommon.ValueTypeMap:
-		return f.needsRedaction(v.Map())
+		return f.needsRedaction(v.Map(), km)
 	case pcommon.ValueTypeSlice:
 		s := v.Slice()
 		for i := 0; i < s.Len(); i++ {
-			if f.needsRedactionValue(s.At(i)) {
+			if f.needsRedactionValue(s.At(i), km) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// infoVia is f.info, through the memo km when there is one.
+func (f *keyFilter) infoVia(km *keyMemo, k string) keyInfo {
+	if km != nil {
+		return km.info(k, f)
+	}
+	return f.info(k)
 }
 
 // redactMap replaces the values of sensitive keys at any depth, like
@@ -271,8 +280,8 @@ func (f *keyFilter) redactValue(v pcommon.Value) int {
 
 // recordNeedsRedaction reports whether the record's attributes or body hold
 // a sensitive value.
-func (f *keyFilter) recordNeedsRedaction(lr plog.LogRecord) bool {
-	return f.needsRedaction(lr.Attributes()) || f.needsRedactionValue(lr.Body())
+func (f *keyFilter) recordNeedsRedaction(lr plog.LogRecord, km *keyMemo) bool {
+	return f.needsRedaction(lr.Attributes(), km) || f.needsRedactionValue(lr.Body(), km)
 }
 
 func (f *keyFilter) redactRecord(lr plog.LogRecord) {

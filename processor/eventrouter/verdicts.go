@@ -102,11 +102,16 @@ func (v *verdicts) found(i int, dirty bool) {
 	}
 }
 
+// known reports whether the verdict on the i-th record is in.
+func (v *verdicts) known(i int) bool {
+	return v.slots[i].Load() != verdictUnknown
+}
+
 // needsRedaction reports whether the i-th record of the batch, lr, holds a
 // value redaction would change.
-func (v *verdicts) needsRedaction(i int, lr plog.LogRecord, f *keyFilter) bool {
+func (v *verdicts) needsRedaction(i int, lr plog.LogRecord, f *keyFilter, km *keyMemo) bool {
 	if v == nil {
-		return f.recordNeedsRedaction(lr)
+		return f.recordNeedsRedaction(lr, km)
 	}
 	switch v.slots[i].Load() {
 	case verdictClean:
@@ -114,7 +119,7 @@ func (v *verdicts) needsRedaction(i int, lr plog.LogRecord, f *keyFilter) bool {
 	case verdictDirty:
 		return true
 	}
-	dirty := f.recordNeedsRedaction(lr)
+	dirty := f.recordNeedsRedaction(lr, km)
 	v.found(i, dirty)
 	return dirty
 }

@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otelcol-tasker/otelcol-tasker/bench/internal/workload"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
+	"github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents"
+)
+
+// BenchmarkPipelineA is pipeline A without the network and the collector's
+// service around it: the load generator's NDJSON requests (1,000 Tasker
+// events each, fresh task ids every period) go through the taskerevents
+// receiver's handler, whose batch the eventrouter connector's traces,
+// metrics and logs sides each consume in turn, as the collector's fanout
+// does, into sinks that drop everything. It is the in-process measure of
+// the product's cost per event, steadier than a saturation run on a shared
+// machine (and runnable under cachegrind to count instructions).
+func BenchmarkPipelineA(b *testing.B) {
+	set, err := workload.Build(workload.NDJSON, 1000)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	host := componenttest.NewNopHost()
+
+	rf := eventrouter.NewFactory()
+	rset := connectortest.NewNopSettings(rf.Type())
+	rcfg := rf.CreateDefaultConfig()
+	traces, err := rf.CreateLogsToTraces(ctx, rset, rcfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	metrics, err := rf.CreateLogsToMetrics(ctx, rset, rcfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	logs, err := rf.CreateLogsToLogs(ctx, rset, rcfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sides := []consumer.Logs{traces, metrics, logs}
+	for _, c := range []component.Component{traces, metrics, logs} {
+		if err := c.Start(ctx, host); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = c.Shutdown(ctx) })
+	}
+	fanout, err := consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
+		ld.MarkReadOnly() // as the fanout does for consumers that share a batch
+		for _, c := range sides {
+			if err := c.ConsumeLogs(ctx, ld); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	tf := taskerevents.NewFactory()
+	tcfg := tf.CreateDefaultConfig()
+	rcv, err := tf.CreateLogs(ctx, receivertest.NewNopSettings(tf.Type()), tcfg, fanout)
+	if err != nil {
+		b.Fatal(err)
+	}
+	handler, ok := rcv.(http.Handler)
+	if !ok {
+		b.Fatal("the taskerevents receiver is not an http.Handler")
+	}
+
+	var body []byte
+	events := 0
+	b.ReportAllocs()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := uint64(0); b.Loop(); i++ {
+		var n int
+		body, n = set.Patch(body, i, 0)
+		req := httptest.NewRequest(http.MethodPost, "/v1/events", bytes.NewReader(body))
+		req.Header.Set("Content-Type", set.Format.ContentType())
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		if w.Code != http.StatusOK && w.Code != http.StatusAccepted {
+			b.Fatalf("request %d: status %d: %s", i, w.Code, w.Body.String())
+		}
+		events += n
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(events), "ns/event")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(events), "allocs/event")
+}
