@@ -322,6 +322,11 @@ type assembler struct {
 
 	out   ptrace.Traces
 	stats releaseStats
+	// the spans of out's last ResourceSpans, and its resource: tasks that
+	// share a resource (most of a sidecar's) share one ResourceSpans
+	lastRes   *sharedRes
+	lastSpans ptrace.SpanSlice
+	lastCap   int
 
 	// released spans and task states are reused: the assembler would
 	// otherwise allocate them afresh for every task
@@ -394,6 +399,7 @@ func (a *assembler) take() (ptrace.Traces, releaseStats) {
 	out, st := a.out, a.stats
 	a.out = ptrace.NewTraces()
 	a.stats = releaseStats{unfinished: map[string]int64{}}
+	a.lastRes, a.lastSpans, a.lastCap = nil, ptrace.SpanSlice{}, 0
 	return out, st
 }
 
@@ -1236,12 +1242,11 @@ func (a *assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 	if len(spans) == 0 {
 		return
 	}
-	rs := a.out.ResourceSpans().AppendEmpty()
-	st.res.res.CopyTo(rs.Resource())
-	ss := rs.ScopeSpans().AppendEmpty()
-	ss.Scope().SetName(metadata.ScopeName)
-	out := ss.Spans()
-	out.EnsureCapacity(len(spans))
+	out := a.spansOf(st.res)
+	if need := out.Len() + len(spans); need > a.lastCap {
+		a.lastCap = max(need, 2*a.lastCap) // grown by doubling, as tasks keep coming
+		out.EnsureCapacity(a.lastCap)
+	}
 	for _, sp := range spans {
 		unfinished := sp.startPrio == 0 || sp.endPrio == 0
 		if sp.startPrio == 0 {
@@ -1301,6 +1306,19 @@ func (a *assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		}
 	}
 	a.stats.spans += int64(len(spans))
+}
+
+// spansOf returns the span list of the output's ResourceSpans for res,
+// adding one when the last task emitted had another resource.
+func (a *assembler) spansOf(res *sharedRes) ptrace.SpanSlice {
+	if a.lastRes != res || a.lastRes == nil {
+		rs := a.out.ResourceSpans().AppendEmpty()
+		res.res.CopyTo(rs.Resource())
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName(metadata.ScopeName)
+		a.lastRes, a.lastSpans, a.lastCap = res, ss.Spans(), 0
+	}
+	return a.lastSpans
 }
 
 func compareIDs(x, y pcommon.SpanID) int {

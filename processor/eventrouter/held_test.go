@@ -51,17 +51,27 @@ func TestResourcesSharedBetweenTasks(t *testing.T) {
 	require.NoError(t, c.Shutdown(context.Background()))
 	assert.Empty(t, c.asm.resources.m, "released with the last task")
 	require.Len(t, sink.AllTraces(), 1)
+	// tasks are flushed oldest first; consecutive tasks with one resource
+	// share a ResourceSpans: svc0 (tasks 0-3), svc1 (10-13), svc0 (20-23)
 	rss := sink.AllTraces()[0].ResourceSpans()
-	require.Equal(t, 12, rss.Len())
+	require.Equal(t, 3, rss.Len())
+	spans := 0
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		task, ok := rs.ScopeSpans().At(0).Spans().At(0).Attributes().Get(event.AttrTaskID)
-		require.True(t, ok)
-		n, err := strconv.Atoi(task.Str())
-		require.NoError(t, err)
-		assert.Equal(t, map[string]any{"service.name": "svc" + strconv.Itoa(n/10%2), "deploy_token": event.Filtered},
-			rs.Resource().Attributes().AsRaw(), "task %d", n)
+		assert.Equal(t, map[string]any{"service.name": "svc" + strconv.Itoa(i%2), "deploy_token": event.Filtered},
+			rs.Resource().Attributes().AsRaw())
+		ss := rs.ScopeSpans().At(0).Spans()
+		require.Equal(t, 4, ss.Len())
+		for j := 0; j < ss.Len(); j++ {
+			task, ok := ss.At(j).Attributes().Get(event.AttrTaskID)
+			require.True(t, ok)
+			n, err := strconv.Atoi(task.Str())
+			require.NoError(t, err)
+			assert.Equal(t, i, n/10, "task %d under the resource of its events", n)
+			spans++
+		}
 	}
+	assert.Equal(t, 12, spans)
 }
 
 func TestResTable(t *testing.T) {
