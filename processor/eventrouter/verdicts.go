@@ -18,7 +18,9 @@ import (
 //   - An entry is only used for the batch it was made for: plog.Logs is
 //     compared by identity (its pointers), and the entry holds the batch,
 //     so its memory cannot be reused for another batch while the entry
-//     exists (no ABA). The record count is checked as well.
+//     exists (no ABA). The record count is checked as well. This holds
+//     unless the alpha feature gate pdata.useProtoPooling is on: it hands
+//     a finished batch's memory back to a pool (the README warns).
 //   - The batch does not change in between: every consumer of this
 //     connector declares MutatesData=false, and the collector's fanout never
 //     gives a batch that read-only consumers see to a mutating one (it
