@@ -21,6 +21,7 @@ import (
 type work struct {
 	e       evt
 	scratch plog.LogRecord
+	norm    event.Normalizer // for OTLP input; its caches last one call
 }
 
 var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord()} }}
@@ -30,7 +31,15 @@ var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogReco
 func (w *work) release() {
 	w.e.forget()
 	w.scratch = forgetRecord(w.scratch)
+	w.norm = event.Normalizer{}
 	workPool.Put(w)
+}
+
+// getWork takes per-call scratch space for a call of r at now.
+func (r *router) getWork(now pcommon.Timestamp) *work {
+	w := workPool.Get().(*work)
+	w.norm = event.Normalizer{Namespace: r.cfg.TraceNamespace, ReceivedAt: now}
+	return w
 }
 
 // forgetRecord returns lr, or a new record if lr holds anything.
@@ -85,13 +94,13 @@ func (r *router) classify(lr plog.LogRecord) (string, decision) {
 func (d decision) unrouted() bool { return !d.drop && d.to == 0 }
 
 // normalized returns lr, or a normalized copy of it in scratch when it has
-// not been through event.Normalize yet (OTLP input).
-func (r *router) normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, now pcommon.Timestamp) plog.LogRecord {
+// not been through event.Normalize yet (OTLP input), normalized by n.
+func normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event.Normalizer) plog.LogRecord {
 	if name == "" || !needsNormalize(lr) {
 		return lr
 	}
 	lr.CopyTo(scratch)
-	normalizeInPlace(scratch, name, r.cfg.TraceNamespace, now)
+	normalizeInPlace(scratch, name, n)
 	return scratch
 }
 
@@ -193,10 +202,9 @@ func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st release
 }
 
 func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	w := workPool.Get().(*work)
-	defer w.release()
 	now := time.Now()
-	nowTS := pcommon.NewTimestampFromTime(now)
+	w := c.r.getWork(pcommon.NewTimestampFromTime(now))
+	defer w.release()
 	v := c.r.verdictsFor(ld)
 	defer c.r.doneWith(v)
 	var n counts
@@ -223,7 +231,7 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				case name == "" || !d.to.has(toTraces):
 					continue
 				}
-				rec := c.r.normalized(lr, name, w.scratch, nowTS)
+				rec := normalized(lr, name, w.scratch, &w.norm)
 				if !d.sampler.keep(rec.TraceID()) {
 					n.sampled++
 					continue
@@ -322,9 +330,8 @@ func (c *metricsConnector) Shutdown(ctx context.Context) error {
 }
 
 func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	w := workPool.Get().(*work)
+	w := c.r.getWork(pcommon.NewTimestampFromTime(time.Now()))
 	defer w.release()
-	nowTS := pcommon.NewTimestampFromTime(time.Now())
 	f := c.r.filter
 	v := c.r.verdictsFor(ld)
 	defer c.r.doneWith(v)
@@ -364,7 +371,7 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 				rec := lr
 				switch {
 				case needsNormalize(lr):
-					rec = c.r.normalized(lr, name, w.scratch, nowTS)
+					rec = normalized(lr, name, w.scratch, &w.norm)
 					f.redactRecord(rec)
 				case v.needsRedaction(idx, lr, f, w.e.memo()):
 					lr.CopyTo(w.scratch)
@@ -420,6 +427,7 @@ type logsWork struct {
 	resFix  []bool
 	scratch plog.LogRecord
 	keys    keyMemo
+	norm    event.Normalizer
 }
 
 var logsWorkPool = sync.Pool{New: func() any { return &logsWork{scratch: plog.NewLogRecord()} }}
@@ -429,10 +437,11 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	defer func() {
 		w.scratch = forgetRecord(w.scratch)
 		w.keys.clear()
+		w.norm = event.Normalizer{}
 		logsWorkPool.Put(w)
 	}()
 	w.actions, w.resFix = w.actions[:0], w.resFix[:0]
-	nowTS := pcommon.NewTimestampFromTime(time.Now())
+	w.norm = event.Normalizer{Namespace: c.r.cfg.TraceNamespace, ReceivedAt: pcommon.NewTimestampFromTime(time.Now())}
 	f := c.r.filter
 	v := c.r.verdictsFor(ld)
 	defer c.r.doneWith(v)
@@ -448,7 +457,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
-				act := c.decide(lrs.At(k), len(w.actions), v, w, nowTS, &n)
+				act := c.decide(lrs.At(k), len(w.actions), v, w, &n)
 				changed = changed || act != logKeep
 				w.actions = append(w.actions, act)
 			}
@@ -461,7 +470,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		}
 		return c.next.ConsumeLogs(ctx, ld)
 	}
-	out := c.rebuild(ld, w, nowTS)
+	out := c.rebuild(ld, w)
 	if out.ResourceLogs().Len() == 0 {
 		return nil
 	}
@@ -469,7 +478,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 }
 
 // decide says what to do with lr, the idx-th record of the batch.
-func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsWork, now pcommon.Timestamp, n *counts) uint8 {
+func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsWork, n *counts) uint8 {
 	name, d := c.r.classify(lr)
 	switch {
 	case d.drop:
@@ -485,7 +494,7 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 	tid := lr.TraceID()
 	if name != "" && needsNormalize(lr) {
 		act = logFix
-		tid = c.r.normalized(lr, name, w.scratch, now).TraceID()
+		tid = normalized(lr, name, w.scratch, &w.norm).TraceID()
 	}
 	if !d.sampler.keep(tid) {
 		n.sampled++
@@ -499,7 +508,7 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 }
 
 // rebuild copies the kept records into a new batch, fixing up those marked.
-func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork, now pcommon.Timestamp) plog.Logs {
+func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork) plog.Logs {
 	f := c.r.filter
 	out := plog.NewLogs()
 	rls := ld.ResourceLogs()
@@ -545,7 +554,7 @@ func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork, now pcommon.Timestamp
 				lr.CopyTo(dst)
 				if act == logFix {
 					if name := event.Name(lr); name != "" && needsNormalize(lr) {
-						normalizeInPlace(dst, name, c.r.cfg.TraceNamespace, now)
+						normalizeInPlace(dst, name, &w.norm)
 					}
 					f.redactRecord(dst)
 				}

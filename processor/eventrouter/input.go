@@ -313,7 +313,7 @@ func needsNormalize(lr plog.LogRecord) bool {
 // payload is the map body, or, when the body is not a map, the attributes
 // (copied into a new map body; a non-empty original body is kept under
 // "message" unless the payload has that key).
-func normalizeInPlace(lr plog.LogRecord, name, namespace string, now pcommon.Timestamp) {
+func normalizeInPlace(lr plog.LogRecord, name string, n *event.Normalizer) {
 	body := lr.Body()
 	if body.Type() != pcommon.ValueTypeMap {
 		hasOrig := body.Type() != pcommon.ValueTypeEmpty
@@ -336,5 +336,5 @@ func normalizeInPlace(lr plog.LogRecord, name, namespace string, now pcommon.Tim
 			}
 		}
 	}
-	event.Normalize(lr, name, namespace, now)
+	n.Normalize(lr, name)
 }
