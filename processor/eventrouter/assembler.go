@@ -320,8 +320,9 @@ type assembler struct {
 	nameBuf   []byte // builds span names
 	idBuf     []byte // builds the entity part of span ids
 
-	out   ptrace.Traces
-	stats releaseStats
+	out    ptrace.Traces
+	stats  releaseStats
+	warmed uint64 // what warm read: kept so the reads are not optimized away
 	// the spans of out's last ResourceSpans, and its resource: tasks that
 	// share a resource (most of a sidecar's) share one ResourceSpans
 	lastRes   *sharedRes
@@ -935,10 +936,37 @@ func (a *assembler) spanName(sp *span) string {
 // afterAdd enforces the pending bound; the caller holds a.mu.
 func (a *assembler) afterAdd(wall time.Time) {
 	now := a.since(wall)
+	evicted := false
 	for a.pending > a.maxPending && a.head != nil {
 		a.release(a.head, reasonEvicted, now)
+		evicted = true
+	}
+	if evicted && a.head != nil {
+		a.warmed += warm(a.head)
 	}
 	a.pendingObs.Store(int64(a.pending))
+}
+
+// warm reads a little of every span of st, the task the bound evicts next.
+// The oldest task has long left the processor's caches; these loads do not
+// depend on one another, so its memory arrives in parallel now rather than
+// one miss at a time while release walks it.
+func warm(st *taskState) (sum uint64) {
+	for _, sp := range st.spans {
+		sum += uint64(sp.start)
+		if n := len(sp.attrs); n > 0 {
+			sum += sp.attrs[0].n + sp.attrs[n-1].n
+		}
+	}
+	if x := st.x; x != nil {
+		if n := len(x.events); n > 0 {
+			sum += uint64(x.events[0].ts) + uint64(x.events[n-1].ts)
+		}
+		if n := len(x.arena); n > 0 {
+			sum += x.arena[0].n + x.arena[n-1].n
+		}
+	}
+	return sum
 }
 
 // tick releases ended tasks past their grace and tasks past the timeout.
