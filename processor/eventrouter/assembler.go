@@ -1299,11 +1299,12 @@ func (a *assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 			s.Status().SetMessage(sp.message())
 		}
 		attrs := s.Attributes()
-		attrs.EnsureCapacity(len(sp.attrs) + 2)
+		ids := sp.stepIDs()
+		attrs.EnsureCapacity(len(sp.attrs) + oneIf(len(ids) > 0) + oneIf(unfinished)) // exactly: a pdata attribute is 40 bytes
 		for i := range sp.attrs {
 			sp.attrs[i].putTo(attrs)
 		}
-		if ids := sp.stepIDs(); len(ids) > 0 {
+		if len(ids) > 0 {
 			s := attrs.PutEmptySlice("tasker.batch.step_ids")
 			s.EnsureCapacity(len(ids))
 			for _, id := range ids {
@@ -1347,6 +1348,13 @@ func (a *assembler) spansOf(res *sharedRes) ptrace.SpanSlice {
 		a.lastRes, a.lastSpans, a.lastCap = res, ss.Spans(), 0
 	}
 	return a.lastSpans
+}
+
+func oneIf(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func compareIDs(x, y pcommon.SpanID) int {
