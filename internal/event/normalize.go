@@ -266,14 +266,17 @@ type id struct {
 
 func readID(v pcommon.Value) id {
 	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return id{text: strings.TrimSpace(v.Str())}
 	case pcommon.ValueTypeInt:
 		return id{num: v.Int(), isNum: true}
 	case pcommon.ValueTypeDouble:
 		if d := v.Double(); d == math.Trunc(d) && math.Abs(d) < 1<<53 {
 			return id{num: int64(d), isNum: true}
 		}
+		return id{text: strconv.FormatFloat(v.Double(), 'f', -1, 64)}
 	}
-	return id{text: IDString(v)}
+	return id{}
 }
 
 func (x id) empty() bool { return !x.isNum && x.text == "" }
@@ -337,19 +340,11 @@ func Severity(name string) (plog.SeverityNumber, string) {
 // IDString renders an id the same way whatever JSON type it came as, so that
 // 42, 42.0 and "42" name the same task.
 func IDString(v pcommon.Value) string {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return strings.TrimSpace(v.Str())
-	case pcommon.ValueTypeInt:
-		return strconv.FormatInt(v.Int(), 10)
-	case pcommon.ValueTypeDouble:
-		d := v.Double()
-		if d == math.Trunc(d) && math.Abs(d) < 1<<53 {
-			return strconv.FormatInt(int64(d), 10)
-		}
-		return strconv.FormatFloat(d, 'f', -1, 64)
+	x := readID(v)
+	if x.isNum {
+		return strconv.FormatInt(x.num, 10)
 	}
-	return ""
+	return x.text
 }
 
 // IntValue reads a whole number given as a JSON number or numeric string.
