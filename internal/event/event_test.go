@@ -251,3 +251,22 @@ func BenchmarkNormalize(b *testing.B) {
 		Normalize(lr, "step.completed", "", 1)
 	}
 }
+
+// 42, 42.0 and "42" name the same task; other numbers keep their digits.
+func TestIDString(t *testing.T) {
+	for _, tc := range []struct {
+		v    pcommon.Value
+		want string
+	}{
+		{pcommon.NewValueStr(" 42 "), "42"},
+		{pcommon.NewValueInt(42), "42"},
+		{pcommon.NewValueDouble(42), "42"},
+		{pcommon.NewValueDouble(-7), "-7"},
+		{pcommon.NewValueDouble(1.5), "1.5"},
+		{pcommon.NewValueDouble(1e20), "100000000000000000000"},
+		{pcommon.NewValueBool(true), ""},
+		{pcommon.NewValueEmpty(), ""},
+	} {
+		assert.Equal(t, tc.want, IDString(tc.v), "%v", tc.v.AsRaw())
+	}
+}
