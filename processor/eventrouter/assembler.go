@@ -317,9 +317,8 @@ type assembler struct {
 
 	resources resTable
 	strs      interner
-	held      stringSlab // owned copies of the strings that are not interned
-	nameBuf   []byte     // builds span names
-	idBuf     []byte     // builds the entity part of span ids
+	nameBuf   []byte // builds span names
+	idBuf     []byte // builds the entity part of span ids
 
 	out    ptrace.Traces
 	stats  releaseStats
@@ -432,7 +431,7 @@ func (a *assembler) state(e *evt, rs *resSlot, f *keyFilter, now time.Duration) 
 	} else {
 		st = &taskState{}
 	}
-	st.traceID, st.taskID = e.traceID, a.held.clone(e.taskID)
+	st.traceID, st.taskID = e.traceID, strings.Clone(e.taskID)
 	st.taskSpan = event.TaskSpanID(st.taskID)
 	if rs.sh == nil {
 		rs.sh = a.resources.lookup(rs.res, f)
@@ -520,7 +519,7 @@ func (a *assembler) own(st *taskState, sp *span, in *kv, prio int8) attr {
 	switch {
 	case in.id == keyUnknown:
 		// key and value in one string: a single allocation
-		x.s, x.n = a.held.concat(in.key, in.s), uint64(len(in.key))
+		x.s, x.n = in.key+in.s, uint64(len(in.key))
 	case in.s == event.Filtered:
 		x.s = event.Filtered
 	case in.id == keyTaskID && in.s == st.taskID:
@@ -530,7 +529,7 @@ func (a *assembler) own(st *taskState, sp *span, in *kv, prio int8) attr {
 	case internedValue[in.id]:
 		x.s = a.strs.str(in.s)
 	default:
-		x.s = a.held.clone(in.s)
+		x.s = strings.Clone(in.s)
 	}
 	return x
 }
@@ -841,7 +840,7 @@ func (a *assembler) setName(sp *span, name, fallback string) {
 // setStepID keeps the step id of a span, cloning it only when it changes.
 func (a *assembler) setStepID(sp *span, id string) {
 	if sp.stepID != id {
-		sp.stepID = a.held.clone(id)
+		sp.stepID = strings.Clone(id)
 	}
 }
 
@@ -859,7 +858,7 @@ func (a *assembler) stepSpan(st *taskState, e *evt) *span {
 
 // fail sets the error status and, for step attempts, the exception event.
 func (a *assembler) fail(st *taskState, sp *span, e *evt, exception bool) {
-	a.failSpan(sp, a.held.clone(firstNonEmpty(e.errMessage, e.errType, e.info.outcome)))
+	a.failSpan(sp, strings.Clone(firstNonEmpty(e.errMessage, e.errType, e.info.outcome)))
 	if e.errType != "" {
 		a.setAttr(st, sp, knownStr(keyErrorType, e.errType))
 	}

@@ -5,7 +5,6 @@ import (
 	"hash/maphash"
 	"math"
 	"strings"
-	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
@@ -152,41 +151,6 @@ func (in *interner) add(s string) string {
 	}
 	in.m[s] = s
 	return s
-}
-
-// stringSlab makes owned copies of strings in shared chunks: one object for
-// the garbage collector to mark for many held ids and messages, instead of
-// one each. Chunks are written once and never reused, so the copies stay
-// valid as long as anything (a pending span, an emitted span downstream)
-// holds them; a chunk lives as long as any of its strings.
-type stringSlab struct {
-	chunk []byte
-}
-
-const (
-	slabChunk = 4096 // bytes per chunk
-	slabLarge = 512  // strings at least this long get their own allocation
-)
-
-func (b *stringSlab) clone(s string) string { return b.concat(s, "") }
-
-// concat returns an owned copy of x+y.
-func (b *stringSlab) concat(x, y string) string {
-	n := len(x) + len(y)
-	switch {
-	case n == 0:
-		return ""
-	case n >= slabLarge:
-		own := make([]byte, 0, n) // not x + y: x + "" is x itself, a view into the batch
-		own = append(append(own, x...), y...)
-		return unsafe.String(&own[0], n)
-	case cap(b.chunk)-len(b.chunk) < n:
-		b.chunk = make([]byte, 0, slabChunk)
-	}
-	start := len(b.chunk)
-	b.chunk = append(b.chunk, x...)
-	b.chunk = append(b.chunk, y...)
-	return unsafe.String(&b.chunk[start], n)
 }
 
 // sharedRes is one distinct resource the held tasks came with. Most tasks of
