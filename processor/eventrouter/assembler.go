@@ -332,7 +332,6 @@ type assembler struct {
 	// released spans and task states are reused: the assembler would
 	// otherwise allocate them afresh for every task
 	freeSpans  []*span
-	spanSlab   []span // new spans come from here: one object for many
 	freeTasks  []*taskState
 	freeExtras []*spanExtra
 	freeTaskX  []*taskExtra
@@ -345,12 +344,6 @@ type assembler struct {
 }
 
 const maxFree = 4096
-
-// spanSlabSize is how many spans are allocated together. The garbage
-// collector then marks one object for many pending spans; a slab lives as
-// long as any of its spans, which tasks released in creation order keep
-// short.
-const spanSlabSize = 36 // 36 spans of 112 bytes fill a 4 KiB size class
 
 // Attribute arrays of released spans are kept by capacity (up to
 // maxRecycledAttrs, maxFreeAttrs of each), and a span only takes one with
@@ -465,11 +458,7 @@ func (a *assembler) newSpan(id pcommon.SpanID, role spanRole) *span {
 		a.freeSpans = a.freeSpans[:n-1]
 		*sp = span{}
 	} else {
-		if len(a.spanSlab) == 0 {
-			a.spanSlab = make([]span, spanSlabSize)
-		}
-		sp = &a.spanSlab[0]
-		a.spanSlab = a.spanSlab[1:]
+		sp = &span{}
 	}
 	sp.id, sp.role, sp.kind = id, role, uint8(ptrace.SpanKindInternal)
 	return sp
