@@ -106,22 +106,56 @@ func normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event
 
 // tracesConnector assembles spans from the events routed to traces.
 type tracesConnector struct {
-	r    *router
-	next consumer.Traces
-	asm  *assembler
-	tick time.Duration
-
-	startOnce sync.Once
-	stopOnce  sync.Once
-	stop      chan struct{}
-	wg        sync.WaitGroup
+	r     *router
+	next  consumer.Traces
+	asm   *assembler
+	timer periodic
 }
 
 func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
-	c := &tracesConnector{r: r, next: next, asm: newAssembler(r.cfg.Traces), stop: make(chan struct{})}
-	c.tick = tickFor(r.cfg.Traces)
+	c := &tracesConnector{r: r, next: next, asm: newAssembler(r.cfg.Traces)}
 	r.asm.Store(c.asm)
 	return c
+}
+
+// periodic runs a function at every tick on its own goroutine, from start
+// until stop; both may be called more than once.
+type periodic struct {
+	startOnce, stopOnce sync.Once
+	stop                chan struct{}
+	wg                  sync.WaitGroup
+}
+
+func (p *periodic) start(every time.Duration, fn func(now time.Time)) {
+	p.startOnce.Do(func() {
+		p.stop = make(chan struct{})
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-p.stop:
+					return
+				case now := <-t.C:
+					fn(now)
+				}
+			}
+		}()
+	})
+}
+
+// halt stops the goroutine, waits for it, then runs last, once.
+func (p *periodic) halt(last func()) {
+	p.stopOnce.Do(func() {
+		p.startOnce.Do(func() {}) // never started: nothing to wait for
+		if p.stop != nil {
+			close(p.stop)
+			p.wg.Wait()
+		}
+		last()
+	})
 }
 
 // tickFor checks often enough for the grace and timeout to be honoured
@@ -141,35 +175,18 @@ func (c *tracesConnector) Capabilities() consumer.Capabilities {
 
 func (c *tracesConnector) Start(context.Context, component.Host) error {
 	c.r.started()
-	c.startOnce.Do(func() {
-		c.wg.Add(1)
-		go c.loop()
+	c.timer.start(tickFor(c.r.cfg.Traces), func(now time.Time) {
+		c.asm.tick(now)
+		if err := c.emit(context.Background()); err != nil {
+			c.r.logger.Warn("sending released spans failed", zap.Error(err))
+		}
 	})
 	return nil
 }
 
-func (c *tracesConnector) loop() {
-	defer c.wg.Done()
-	t := time.NewTicker(c.tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case now := <-t.C:
-			c.asm.tick(now)
-			if err := c.emit(context.Background()); err != nil {
-				c.r.logger.Warn("sending released spans failed", zap.Error(err))
-			}
-		}
-	}
-}
-
 func (c *tracesConnector) Shutdown(ctx context.Context) error {
 	var err error
-	c.stopOnce.Do(func() {
-		close(c.stop)
-		c.wg.Wait()
+	c.timer.halt(func() {
 		c.asm.flush(time.Now())
 		err = c.emit(ctx)
 		c.r.asm.CompareAndSwap(c.asm, nil)
@@ -270,14 +287,11 @@ type metricsConnector struct {
 	agg  *metrics.Aggregator
 	next consumer.Metrics
 
-	startOnce sync.Once
-	stopOnce  sync.Once
-	stop      chan struct{}
-	wg        sync.WaitGroup
+	timer periodic
 }
 
 func newMetricsConnector(r *router, agg *metrics.Aggregator, next consumer.Metrics) *metricsConnector {
-	return &metricsConnector{r: r, agg: agg, next: next, stop: make(chan struct{})}
+	return &metricsConnector{r: r, agg: agg, next: next}
 }
 
 func (c *metricsConnector) Capabilities() consumer.Capabilities {
@@ -286,27 +300,12 @@ func (c *metricsConnector) Capabilities() consumer.Capabilities {
 
 func (c *metricsConnector) Start(context.Context, component.Host) error {
 	c.r.started()
-	c.startOnce.Do(func() {
-		c.wg.Add(1)
-		go c.loop()
+	c.timer.start(c.r.cfg.Metrics.FlushInterval, func(time.Time) {
+		if err := c.flush(context.Background()); err != nil {
+			c.r.logger.Warn("sending metrics failed", zap.Error(err))
+		}
 	})
 	return nil
-}
-
-func (c *metricsConnector) loop() {
-	defer c.wg.Done()
-	t := time.NewTicker(c.r.cfg.Metrics.FlushInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			if err := c.flush(context.Background()); err != nil {
-				c.r.logger.Warn("sending metrics failed", zap.Error(err))
-			}
-		}
-	}
 }
 
 func (c *metricsConnector) flush(ctx context.Context) error {
@@ -320,9 +319,7 @@ func (c *metricsConnector) flush(ctx context.Context) error {
 
 func (c *metricsConnector) Shutdown(ctx context.Context) error {
 	var err error
-	c.stopOnce.Do(func() {
-		close(c.stop)
-		c.wg.Wait()
+	c.timer.halt(func() {
 		err = c.flush(ctx)
 		c.r.done()
 	})

@@ -157,7 +157,11 @@ type keyMemoSlot struct {
 
 const keyMemoSlots = 128 // a power of two; events carry a few dozen distinct keys
 
+// info answers for k; a nil memo asks the filter each time.
 func (m *keyMemo) info(k string, f *keyFilter) keyInfo {
+	if m == nil {
+		return f.info(k)
+	}
 	if m.f != f {
 		m.clear()
 		m.f = f
@@ -213,7 +217,7 @@ func (f *keyFilter) needsRedaction(m pcommon.Map, km *keyMemo) bool {
 	}
 	found := false
 	m.Range(func(k string, v pcommon.Value) bool {
-		found = f.valueNeedsRedaction(f.infoVia(km, k), v, km)
+		found = f.valueNeedsRedaction(km.info(k, f), v, km)
 		return !found
 	})
 	return found
@@ -232,14 +236,6 @@ func (f *keyFilter) needsRedactionValue(v pcommon.Value, km *keyMemo) bool {
 		}
 	}
 	return false
-}
-
-// infoVia is f.info, through the memo km when there is one.
-func (f *keyFilter) infoVia(km *keyMemo, k string) keyInfo {
-	if km != nil {
-		return km.info(k, f)
-	}
-	return f.info(k)
 }
 
 // redactMap replaces the values of sensitive keys at any depth, like
