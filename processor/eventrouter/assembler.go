@@ -1,7 +1,6 @@
 package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 
 import (
-	"math/bits"
 	"slices"
 	"sort"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -55,15 +55,19 @@ const (
 // prefix are named by their label alone.
 var namePrefix = [roleDependency + 1]string{roleTask: "task ", roleStep: "step ", roleHandler: "handle ", roleEnqueue: "enqueue "}
 
-// span is one span being assembled (112 bytes: see held.go).
+// span is one span being assembled (80 bytes, no pointers: see held.go).
+// It lives in its task's spans, so a *span is only valid until the task's
+// next new span.
 type span struct {
 	id, parent pcommon.SpanID
 	start, end pcommon.Timestamp
 	attempt    int64
-	label      string // the name, after namePrefix[role]: a task or step name, a fallback, or the whole name
-	stepID     string
-	attrs      []attr
-	x          *spanExtra // rarely needed
+	label      ref // the name, after namePrefix[role]: a task or step name, a fallback, or the whole name
+	stepID     ref
+	attrOff    uint32 // its attributes are st.attrs[attrOff:][:attrN], with room for attrCap
+	attrN      uint32
+	attrCap    uint32
+	x          int32 // 1 + the index of its extra part in the task's, 0 for none
 
 	role               spanRole
 	kind               uint8 // ptrace.SpanKind
@@ -75,22 +79,26 @@ type span struct {
 
 // spanExtra holds what only a few spans have.
 type spanExtra struct {
-	message string   // status message of a failed span
-	stepIDs []string // of a step batch
+	message ref    // status message of a failed span
+	ids     uint32 // the step ids of a step batch: st.x.ids[ids:][:nIDs]
+	nIDs    uint32
 }
 
-func (s *span) message() string {
-	if s.x == nil {
+// message is the status message of sp.
+func (a *assembler) message(st *taskState, sp *span) string {
+	if sp.x == 0 {
 		return ""
 	}
-	return s.x.message
+	return a.str(st, st.x.extras[sp.x-1].message)
 }
 
-func (s *span) stepIDs() []string {
-	if s.x == nil {
+// stepIDs are the step ids a step batch listed.
+func (st *taskState) stepIDs(sp *span) []ref {
+	if sp.x == 0 {
 		return nil
 	}
-	return s.x.stepIDs
+	x := &st.x.extras[sp.x-1]
+	return st.x.ids[x.ids : x.ids+x.nIDs]
 }
 
 func (s *span) setStart(ts pcommon.Timestamp, prio int8) {
@@ -111,36 +119,34 @@ func (s *span) setEnd(ts pcommon.Timestamp, prio int8) {
 	}
 }
 
-// extra returns the extra part of sp, taking a recycled one if it has none.
-func (a *assembler) extra(sp *span) *spanExtra {
-	if sp.x == nil {
-		if n := len(a.freeExtras); n > 0 {
-			sp.x = a.freeExtras[n-1]
-			a.freeExtras = a.freeExtras[:n-1]
-		} else {
-			sp.x = &spanExtra{}
-		}
+// extra returns the extra part of sp, adding one if it has none; it is
+// valid until the task's next extra part.
+func (a *assembler) extra(st *taskState, sp *span) *spanExtra {
+	x := a.taskExtra(st)
+	if sp.x == 0 {
+		x.extras = append(x.extras, spanExtra{})
+		sp.x = int32(len(x.extras))
 	}
-	return sp.x
+	return &x.extras[sp.x-1]
 }
 
-func (a *assembler) failSpan(sp *span, message string) {
+func (a *assembler) failSpan(st *taskState, sp *span, message ref) {
 	sp.failed = true
 	sp.status = uint8(ptrace.StatusCodeError)
-	a.extra(sp).message = message
+	a.extra(st, sp).message = message
 }
 
 // heldEvent becomes a span event on its target span. Its attributes are
-// arena[from:to] of its task.
+// attrs[from:to] of its task.
 type heldEvent struct {
 	target   pcommon.SpanID
 	ts       pcommon.Timestamp
-	name     string // interned
+	name     ref
 	from, to uint32
 }
 
 // orchMark is one start or end of an orchestration pass; its attributes are
-// arena[from:to] of its task.
+// attrs[from:to] of its task.
 type orchMark struct {
 	ts       pcommon.Timestamp
 	from, to uint32
@@ -150,32 +156,43 @@ type orchMark struct {
 }
 
 // taskState holds the spans of one task until they can be emitted
-// (128 bytes).
+// (168 bytes). Its slices hold no pointers (see held.go): the spans, the
+// attributes of spans and held events, and the task's strings.
 type taskState struct {
 	traceID   pcommon.TraceID
-	taskID    string
 	taskSpan  pcommon.SpanID // TaskSpanID(taskID), hashed once
 	res       *sharedRes     // resource of the first event seen
-	spans     []*span
-	x         *taskExtra    // held events, orchestration marks, span index
+	spans     []span
+	attrs     []attr
+	buf       []byte        // held strings; the task id first
+	x         *taskExtra    // held events, orchestration marks, span extras, span index
 	created   time.Duration // since assembler.base, as are the times below
 	releaseAt time.Duration
 	lastTS    pcommon.Timestamp
-	items     int32 // spans and held events: at most max_pending + 1
+	taskLen   uint32 // of the task id, buf[:taskLen]
+	items     int32  // spans and held events: at most max_pending + 1
 	ended     bool
 	live      bool
 	prev      *taskState
 	next      *taskState
 }
 
-// taskExtra holds a task's span events and orchestration marks, the arena
-// their attributes are kept in (one slice per task, not per event), and the
-// index of the spans of a task that has many.
+// taskID is the task's id, the first string of its buffer.
+func (st *taskState) taskID() string {
+	if st.taskLen == 0 {
+		return ""
+	}
+	return unsafe.String(&st.buf[0], int(st.taskLen))
+}
+
+// taskExtra holds a task's span events and orchestration marks, the extra
+// parts of its spans, and the index of the spans of a task that has many.
 type taskExtra struct {
 	events []heldEvent
 	orch   []orchMark
-	arena  []attr
-	index  map[pcommon.SpanID]*span
+	extras []spanExtra
+	ids    []ref                    // step ids of step batches
+	index  map[pcommon.SpanID]int32 // into spans
 }
 
 // taskExtra returns the extra part of st, taking a recycled one if it has
@@ -200,87 +217,112 @@ func (st *taskState) indexed() bool { return st.x != nil && st.x.index != nil }
 
 func (st *taskState) find(id pcommon.SpanID) *span {
 	if st.indexed() {
-		return st.x.index[id]
+		if i, ok := st.x.index[id]; ok {
+			return &st.spans[i]
+		}
+		return nil
 	}
-	for _, sp := range st.spans {
-		if sp.id == id {
-			return sp
+	for i := range st.spans {
+		if st.spans[i].id == id {
+			return &st.spans[i]
 		}
 	}
 	return nil
 }
 
-// put adds sp, replacing a span of the same id.
-func (a *assembler) put(st *taskState, sp *span) {
+// newSpan adds an empty span to the task (which must not have one of that
+// id) and returns it; earlier *span of the task may no longer be valid.
+func (a *assembler) newSpan(st *taskState, id pcommon.SpanID, role spanRole) *span {
+	if len(st.spans) == cap(st.spans) {
+		st.spans = grow(&a.freeSpans, st.spans, len(st.spans)+1)
+	}
+	st.spans = append(st.spans, span{id: id, role: role, kind: uint8(ptrace.SpanKindInternal)})
+	n := len(st.spans)
 	if st.indexed() {
-		index := st.x.index
-		if _, ok := index[sp.id]; ok {
-			st.spans[slices.IndexFunc(st.spans, func(o *span) bool { return o.id == sp.id })] = sp
-		} else {
-			a.appendSpan(st, sp)
-		}
-		index[sp.id] = sp
-		return
-	}
-	for i, o := range st.spans {
-		if o.id == sp.id {
-			st.spans[i] = sp
-			return
-		}
-	}
-	a.appendSpan(st, sp)
-	if len(st.spans) > maxScannedSpans {
-		index := make(map[pcommon.SpanID]*span, 2*len(st.spans))
-		for _, o := range st.spans {
-			index[o.id] = o
+		st.x.index[id] = int32(n - 1)
+	} else if n > maxScannedSpans {
+		index := make(map[pcommon.SpanID]int32, 2*n)
+		for i := range st.spans {
+			index[st.spans[i].id] = int32(i)
 		}
 		a.taskExtra(st).index = index
 	}
+	return &st.spans[n-1]
 }
 
-// appendSpan adds sp to the task's list, which doubles, taking recycled
-// lists, when it is full.
-func (a *assembler) appendSpan(st *taskState, sp *span) {
-	if len(st.spans) == cap(st.spans) {
-		c := max(1, 2*cap(st.spans))
-		var grown []*span
-		if l := bits.Len(uint(c)) - 1; l <= maxSpanListLog {
-			if k := len(a.freeLists[l]); k > 0 {
-				grown = a.freeLists[l][k-1]
-				a.freeLists[l] = a.freeLists[l][:k-1]
-			}
-		}
-		if grown == nil {
-			grown = make([]*span, 0, c)
-		}
-		grown = append(grown, st.spans...)
-		a.dropSpanList(st.spans)
-		st.spans = grown
+// slabs keeps the slices of released tasks for reuse, by capacity class
+// (see classSize). Their elements hold no pointers, so clearing one costs
+// no write barriers.
+type slabs[T any] [maxSlabClass + 1][][]T
+
+// Capacities go 1, 2, 3, 4, 6, 8, 12, 16, ...: a slice grows by half or a
+// third of its size, so a task wastes at most a third of a slice.
+const maxSlabClass = 19 // 1,024 elements
+
+func classSize(i int) int {
+	switch {
+	case i == 0:
+		return 1
+	case i%2 == 1:
+		return 1 << ((i + 1) / 2)
 	}
-	st.spans = append(st.spans, sp)
+	return 3 << (i/2 - 1)
 }
 
-// dropSpanList keeps a span list no task uses any more for reuse.
-func (a *assembler) dropSpanList(s []*span) {
+// classOf returns the smallest class of at least n elements.
+func classOf(n int) int {
+	i := 0
+	for classSize(i) < n {
+		i++
+	}
+	return i
+}
+
+// grow returns s with room for at least n elements, in the smallest class
+// that has it, recycled when one is kept; s goes to the free lists.
+func grow[T any](free *slabs[T], s []T, n int) []T {
+	i := classOf(n)
+	var grown []T
+	if i <= maxSlabClass {
+		if k := len(free[i]); k > 0 {
+			grown = free[i][k-1]
+			free[i] = free[i][:k-1]
+		}
+	}
+	if grown == nil {
+		grown = make([]T, 0, classSize(i))
+	}
+	grown = append(grown, s...)
+	drop(free, s)
+	return grown
+}
+
+// drop keeps a slice no task uses any more for reuse: at most
+// maxFreeSlabs>>(class/4) of a class, fewer of the big ones.
+func drop[T any](free *slabs[T], s []T) {
 	c := cap(s)
-	l := bits.Len(uint(c)) - 1
-	if c == 0 || c != 1<<l || l > maxSpanListLog || len(a.freeLists[l]) >= maxFreeAttrs {
+	if c == 0 {
+		return
+	}
+	i := classOf(c)
+	if i > maxSlabClass || classSize(i) != c || len(free[i]) >= maxFreeSlabs>>(i/4) {
 		return
 	}
 	clear(s[:c])
-	a.freeLists[l] = append(a.freeLists[l], s[:0])
+	free[i] = append(free[i], s[:0])
 }
 
 // stepEntity returns the span of a step attempt (role roleStep) or of its
 // handler (roleHandler) when it exists. In a small task this scan is
 // cheaper than hashing the span id; a task with an index is not scanned
 // (nil: the caller hashes the id and looks it up).
-func (st *taskState) stepEntity(role spanRole, stepID string, attempt int64) *span {
+func (a *assembler) stepEntity(st *taskState, role spanRole, stepID string, attempt int64) *span {
 	if st.indexed() {
 		return nil
 	}
-	for _, sp := range st.spans {
-		if sp.role == role && sp.attempt == attempt && sp.stepID == stepID {
+	for i := range st.spans {
+		sp := &st.spans[i]
+		if sp.role == role && sp.attempt == attempt && a.str(st, sp.stepID) == stepID {
 			return sp
 		}
 	}
@@ -289,11 +331,11 @@ func (st *taskState) stepEntity(role spanRole, stepID string, attempt int64) *sp
 
 // stepSpanID is StepSpanID(task, stepID, attempt), taken from the span when
 // it is known.
-func (st *taskState) stepSpanID(stepID string, attempt int64) pcommon.SpanID {
-	if sp := st.stepEntity(roleStep, stepID, attempt); sp != nil {
+func (a *assembler) stepSpanID(st *taskState, stepID string, attempt int64) pcommon.SpanID {
+	if sp := a.stepEntity(st, roleStep, stepID, attempt); sp != nil {
 		return sp.id
 	}
-	return event.StepSpanID(st.taskID, stepID, attempt)
+	return event.StepSpanID(st.taskID(), stepID, attempt)
 }
 
 // assembler turns events into spans. A task's spans are held until the task
@@ -316,7 +358,7 @@ type assembler struct {
 	pendingObs atomic.Int64
 
 	resources resTable
-	strs      interner
+	syms      symbols
 	nameBuf   []byte // builds span names
 	idBuf     []byte // builds the entity part of span ids
 
@@ -329,14 +371,12 @@ type assembler struct {
 	lastSpans ptrace.SpanSlice
 	lastCap   int
 
-	// released spans and task states are reused: the assembler would
+	// the parts of released tasks are reused: the assembler would
 	// otherwise allocate them afresh for every task
-	freeSpans  []*span
-	freeTasks  []*taskState
-	freeExtras []*spanExtra
-	freeTaskX  []*taskExtra
-	freeAttrs  [maxRecycledAttrs + 1][][]attr // by capacity
-	freeLists  [maxSpanListLog + 1][][]*span  // task span lists, by log2 of their capacity
+	freeTasks []*taskState
+	freeTaskX []*taskExtra
+	freeSpans slabs[span]
+	freeAttrs slabs[attr]
 
 	// scratch of release
 	all, batches, steps []*span
@@ -345,26 +385,18 @@ type assembler struct {
 
 const maxFree = 4096
 
-// Attribute arrays of released spans are kept by capacity (up to
-// maxRecycledAttrs, maxFreeAttrs of each), and a span only takes one with
-// at most attrSlack spare slots: a small span must not hold on to a big
-// span's memory while it is pending (the sidecar's steady state is built
-// from recycled parts).
-const (
-	maxRecycledAttrs = 16
-	maxFreeAttrs     = 256
-	attrSlack        = 1
-)
+// Free lists keep up to maxFreeSlabs slices of a small class.
+const maxFreeSlabs = 1024
 
-// Span lists of released tasks (capacities are powers of two) are kept up
-// to a capacity of 1<<maxSpanListLog, maxFreeAttrs of each.
-const maxSpanListLog = 6
+// A span's attributes get attrSlack spare slots when they move to the end
+// of the task's attributes to grow: a few, not a doubling, since spare
+// slots of a pending span are memory held for nothing.
+const attrSlack = 2
 
 // Recycled extra parts of tasks keep their lists up to these capacities;
 // they go to tasks with span events, which fill them as they run. Being
 // bigger, fewer of them are kept.
 const (
-	maxRecycledArena  = 128
 	maxRecycledEvents = 64
 	maxFreeTaskX      = 256
 )
@@ -424,8 +456,10 @@ func (a *assembler) state(e *evt, rs *resSlot, f *keyFilter, now time.Duration) 
 	} else {
 		st = &taskState{}
 	}
-	st.traceID, st.taskID = e.traceID, strings.Clone(e.taskID)
-	st.taskSpan = event.TaskSpanID(st.taskID)
+	st.traceID = e.traceID
+	st.hold(e.taskID)
+	st.taskLen = uint32(len(e.taskID))
+	st.taskSpan = event.TaskSpanID(e.taskID)
 	if rs.sh == nil {
 		rs.sh = a.resources.lookup(rs.res, f)
 	}
@@ -451,74 +485,49 @@ func (a *assembler) markEnded(st *taskState, now time.Duration) {
 	a.ended = append(a.ended, st)
 }
 
-func (a *assembler) newSpan(id pcommon.SpanID, role spanRole) *span {
-	var sp *span
-	if n := len(a.freeSpans); n > 0 {
-		sp = a.freeSpans[n-1]
-		a.freeSpans = a.freeSpans[:n-1]
-		*sp = span{}
-	} else {
-		sp = &span{}
-	}
-	sp.id, sp.role, sp.kind = id, role, uint8(ptrace.SpanKindInternal)
-	return sp
-}
-
-// recycle returns a released task's state and spans for reuse.
+// recycle returns a released task's state and slices for reuse. Its byte
+// buffer is not reused: the emitted spans' strings are views into it.
 func (a *assembler) recycle(st *taskState) {
 	a.resources.release(st.res)
-	for _, sp := range st.spans {
-		if len(a.freeSpans) >= maxFree {
-			break
-		}
-		a.dropAttrs(sp.attrs)
-		if x := sp.x; x != nil && len(a.freeExtras) < maxFree && cap(x.stepIDs) <= maxRecycledAttrs {
-			clear(x.stepIDs)
-			*x = spanExtra{stepIDs: x.stepIDs[:0]}
-			a.freeExtras = append(a.freeExtras, x)
-		}
-		*sp = span{}
-		a.freeSpans = append(a.freeSpans, sp)
-	}
-	if x := st.x; x != nil && len(a.freeTaskX) < maxFreeTaskX &&
-		cap(x.arena) <= maxRecycledArena && cap(x.events) <= maxRecycledEvents && cap(x.orch) <= maxRecycledEvents {
-		clear(x.arena)
-		clear(x.events)
-		*x = taskExtra{events: x.events[:0], orch: x.orch[:0], arena: x.arena[:0]} // the index is dropped
+	drop(&a.freeSpans, st.spans)
+	drop(&a.freeAttrs, st.attrs)
+	if x := st.x; x != nil && len(a.freeTaskX) < maxFreeTaskX && cap(x.events) <= maxRecycledEvents &&
+		cap(x.orch) <= maxRecycledEvents && cap(x.extras) <= maxRecycledEvents && cap(x.ids) <= maxRecycledEvents {
+		*x = taskExtra{events: x.events[:0], orch: x.orch[:0], extras: x.extras[:0], ids: x.ids[:0]} // the index is dropped
 		a.freeTaskX = append(a.freeTaskX, x)
 	}
 	if len(a.freeTasks) >= maxFree {
 		return
 	}
-	a.dropSpanList(st.spans)
 	*st = taskState{}
 	a.freeTasks = append(a.freeTasks, st)
 }
 
 // own makes an attribute read from an event into a held one: its strings
-// interned or cloned (see held.go), sharing the task's and span's ids.
+// made symbols or copied into the task's buffer (see held.go), sharing the
+// task's and span's ids.
 func (a *assembler) own(st *taskState, sp *span, in *kv, prio int8) attr {
-	x := attr{s: in.s, n: in.n, id: in.id, typ: in.typ, prio: prio}
+	x := attr{n: in.n, id: in.id, typ: in.typ, prio: prio}
 	if in.typ != typStr {
 		if in.id == keyUnknown {
-			x.s = a.strs.str(in.key)
+			x.v = a.intern(st, in.key)
 		}
 		return x
 	}
 	switch {
 	case in.id == keyUnknown:
-		// key and value in one string: a single allocation
-		x.s, x.n = in.key+in.s, uint64(len(in.key))
+		// key and value in one string
+		x.v, x.n = st.hold2(in.key, in.s), uint64(len(in.key))
 	case in.s == event.Filtered:
-		x.s = event.Filtered
-	case in.id == keyTaskID && in.s == st.taskID:
-		x.s = st.taskID
-	case in.id == keyStepID && sp != nil && in.s == sp.stepID:
-		x.s = sp.stepID
+		x.v = a.intern(st, event.Filtered)
+	case in.id == keyTaskID && in.s == st.taskID():
+		x.v = ref{n: st.taskLen}
+	case in.id == keyStepID && sp != nil && in.s == a.str(st, sp.stepID):
+		x.v = sp.stepID
 	case internedValue[in.id]:
-		x.s = a.strs.str(in.s)
+		x.v = a.intern(st, in.s)
 	default:
-		x.s = strings.Clone(in.s)
+		x.v = st.hold(in.s)
 	}
 	return x
 }
@@ -526,8 +535,8 @@ func (a *assembler) own(st *taskState, sp *span, in *kv, prio int8) attr {
 // setAttrs merges attributes: a higher priority overwrites, ties keep the
 // smaller value, so the result does not depend on arrival order.
 func (a *assembler) setAttrs(st *taskState, sp *span, attrs []kv, prio int8) {
-	if sp.attrs == nil {
-		sp.attrs = a.attrSlice(len(attrs), len(attrs)) // the first event's attributes, exactly
+	if sp.attrCap == 0 {
+		a.attrRoom(st, sp, len(attrs)) // the first event's attributes, exactly
 	}
 outer:
 	for i := range attrs {
@@ -536,102 +545,116 @@ outer:
 		case keyFromState, keyToState:
 			continue // transitions are span events
 		}
-		for j := range sp.attrs {
-			x := &sp.attrs[j]
-			if !x.sameKey(in) {
+		held := st.attrsOf(sp)
+		for j := range held {
+			x := &held[j]
+			if !a.sameKey(st, x, in) {
 				continue
 			}
 			switch {
 			case prio < x.prio:
-			case in.typ == x.typ && in.s == x.str() && in.n == x.num():
+			case in.typ == x.typ && in.n == x.num() && in.s == a.value(st, x):
 				x.prio = prio // the same value: nothing to own again
-			case prio > x.prio || lessValue(in.typ, in.s, in.n, x.typ, x.str(), x.num()):
+			case prio > x.prio || lessValue(in.typ, in.s, in.n, x.typ, a.value(st, x), x.num()):
 				*x = a.own(st, sp, in, prio)
 			}
 			continue outer
 		}
-		if len(sp.attrs) == cap(sp.attrs) {
-			// grow by a few slots, not by doubling: spare slots of a
-			// pending span are memory held for nothing
-			grown := append(a.attrSlice(len(sp.attrs)+1, len(sp.attrs)+1+attrSlack), sp.attrs...)
-			a.dropAttrs(sp.attrs)
-			sp.attrs = grown
-		}
-		sp.attrs = append(sp.attrs, a.own(st, sp, in, prio))
+		x := a.own(st, sp, in, prio)
+		a.appendAttr(st, sp, x)
 	}
 }
 
-// attrSlice returns an empty attribute array with room for at least n: a
-// recycled one with at most attrSlack spare slots, else a new one of
-// capacity size.
-func (a *assembler) attrSlice(n, size int) []attr {
-	for c := max(n, 1); c <= n+attrSlack && c <= maxRecycledAttrs; c++ {
-		if k := len(a.freeAttrs[c]); k > 0 {
-			s := a.freeAttrs[c][k-1]
-			a.freeAttrs[c] = a.freeAttrs[c][:k-1]
-			return s
-		}
-	}
-	return make([]attr, 0, size)
+// attrsOf returns the attributes of sp.
+func (st *taskState) attrsOf(sp *span) []attr {
+	return st.attrs[sp.attrOff : sp.attrOff+sp.attrN]
 }
 
-// dropAttrs keeps an attribute array no span uses any more for reuse.
-func (a *assembler) dropAttrs(s []attr) {
-	c := cap(s)
-	if c == 0 || c > maxRecycledAttrs || len(a.freeAttrs[c]) >= maxFreeAttrs {
+// appendAttr adds x to the attributes of sp.
+func (a *assembler) appendAttr(st *taskState, sp *span, x attr) {
+	if sp.attrN == sp.attrCap {
+		a.attrRoom(st, sp, 1)
+	}
+	st.attrs[sp.attrOff+sp.attrN] = x
+	sp.attrN++
+}
+
+// attrRoom makes room for n more attributes of sp. Those at the end of the
+// task's attributes grow in place; others move to the end, leaving their
+// old slots unused until the task is released.
+func (a *assembler) attrRoom(st *taskState, sp *span, n int) {
+	end := sp.attrOff + sp.attrCap
+	if sp.attrCap > 0 && int(end) == len(st.attrs) {
+		st.attrs = a.extendAttrs(st.attrs, n)
+		sp.attrCap += uint32(n)
 		return
 	}
-	clear(s[:c])
-	a.freeAttrs[c] = append(a.freeAttrs[c], s[:0])
+	off := len(st.attrs)
+	c := int(sp.attrN) + n
+	if sp.attrCap > 0 {
+		c += attrSlack
+	}
+	st.attrs = a.extendAttrs(st.attrs, c)
+	copy(st.attrs[off:], st.attrs[sp.attrOff:sp.attrOff+sp.attrN])
+	sp.attrOff, sp.attrCap = uint32(off), uint32(c)
+}
+
+// extendAttrs returns s with n more (zero) attributes.
+func (a *assembler) extendAttrs(s []attr, n int) []attr {
+	if len(s)+n > cap(s) {
+		s = grow(&a.freeAttrs, s, len(s)+n)
+	}
+	return s[:len(s)+n]
 }
 
 func (a *assembler) setAttr(st *taskState, sp *span, in kv) {
 	a.setAttrs(st, sp, []kv{in}, 9)
 }
 
-// mergeHeld merges attributes already held (of an orchestration mark).
-func mergeHeld(sp *span, attrs []attr, prio int8) {
+// mergeHeld merges attributes already held (of an orchestration mark,
+// st.attrs[from:to]).
+func (a *assembler) mergeHeld(st *taskState, sp *span, from, to uint32, prio int8) {
 outer:
-	for _, in := range attrs {
+	for k := from; k < to; k++ {
+		in := st.attrs[k]
 		switch in.id {
 		case keyFromState, keyToState:
 			continue // transitions are span events
 		}
 		in.prio = prio
-		for j := range sp.attrs {
-			x := &sp.attrs[j]
-			if x.id != in.id || (in.id == keyUnknown && x.key() != in.key()) {
+		held := st.attrsOf(sp)
+		for j := range held {
+			x := &held[j]
+			if x.id != in.id || (in.id == keyUnknown && a.key(st, x) != a.key(st, &in)) {
 				continue
 			}
-			if prio > x.prio || (prio == x.prio && lessValue(in.typ, in.str(), in.num(), x.typ, x.str(), x.num())) {
+			if prio > x.prio || (prio == x.prio && lessValue(in.typ, a.value(st, &in), in.num(), x.typ, a.value(st, x), x.num())) {
 				*x = in
 			}
 			continue outer
 		}
-		sp.attrs = append(sp.attrs, in)
+		a.appendAttr(st, sp, in)
 	}
 }
 
-// keep copies attributes into the task's arena, so held events do not each
-// allocate their own slice.
+// keep copies attributes to the end of the task's attributes, for a held
+// event or an orchestration mark.
 func (a *assembler) keep(st *taskState, attrs []kv) (from, to uint32) {
-	x := a.taskExtra(st)
-	from = uint32(len(x.arena))
+	from = uint32(len(st.attrs))
+	st.attrs = a.extendAttrs(st.attrs, len(attrs))
 	for i := range attrs {
-		x.arena = append(x.arena, a.own(st, nil, &attrs[i], 0))
+		st.attrs[int(from)+i] = a.own(st, nil, &attrs[i], 0)
 	}
-	return from, uint32(len(x.arena))
+	return from, uint32(len(st.attrs))
 }
 
 func (a *assembler) getSpan(st *taskState, id pcommon.SpanID, role spanRole) *span {
 	if sp := st.find(id); sp != nil {
 		return sp
 	}
-	sp := a.newSpan(id, role)
-	a.put(st, sp)
 	st.items++
 	a.pending++
-	return sp
+	return a.newSpan(st, id, role)
 }
 
 func (a *assembler) hold(st *taskState, he heldEvent) {
@@ -687,12 +710,13 @@ func (a *assembler) add(e *evt, rs *resSlot, f *keyFilter, wall time.Time) {
 		case kindBeforeHandle:
 			sp.setStart(e.startedAt, prioStartedAt)
 			a.setAttrs(st, sp, e.attrs, 1)
-			h := st.stepEntity(roleHandler, e.stepID, e.attempt)
+			stepID, attempt := sp.stepID, sp.attempt // sp is not valid once h is added
+			h := a.stepEntity(st, roleHandler, e.stepID, e.attempt)
 			if h == nil {
 				h = a.getSpan(st, event.SpanID(event.RoleHandler, task, e.stepID, e.attempt), roleHandler)
 			}
-			h.stepID, h.attempt = sp.stepID, sp.attempt // the step's owned id
-			a.setName(h, e.stepName, h.stepID)
+			h.stepID, h.attempt = stepID, attempt // the step's held id
+			a.setName(st, h, e.stepName, stepID)
 			h.setStart(e.ts, prioTerminal)
 			a.setAttrs(st, h, e.attrs, 1)
 		case kindStepEnd:
@@ -715,11 +739,11 @@ func (a *assembler) add(e *evt, rs *resSlot, f *keyFilter, wall time.Time) {
 		}
 		a.idBuf = b
 		sp := a.getSpan(st, event.SpanIDBytes(event.RoleBatch, task, b, 0), roleBatch)
-		sp.label = "step batch"
+		sp.label = a.intern(st, "step batch")
 		sp.setStart(e.ts, prioTerminal)
 		sp.setEnd(e.ts, prioTimestamp) // grows to the end of its steps
-		if len(sp.stepIDs()) == 0 && len(e.stepIDs) > 0 {
-			a.keepStepIDs(sp, e.stepIDs)
+		if len(st.stepIDs(sp)) == 0 && len(e.stepIDs) > 0 {
+			a.keepStepIDs(st, sp, e.stepIDs)
 		}
 		a.setAttrs(st, sp, e.attrs, 3)
 	case kindOrchStart, kindOrchEnd:
@@ -733,7 +757,7 @@ func (a *assembler) add(e *evt, rs *resSlot, f *keyFilter, wall time.Time) {
 		a.pending++
 	case kindEnqueue:
 		sp := a.getSpan(st, event.SpanIDBytes(event.RoleEnqueue, task, a.entityAt(e.job, e.ts), 0), roleEnqueue)
-		sp.label = a.strs.str(firstNonEmpty(e.queue, "task"))
+		sp.label = a.intern(st, firstNonEmpty(e.queue, "task"))
 		sp.kind = uint8(ptrace.SpanKindProducer)
 		sp.setStart(e.ts, prioTerminal)
 		sp.setEnd(e.ts, prioTerminal)
@@ -750,9 +774,9 @@ func (a *assembler) add(e *evt, rs *resSlot, f *keyFilter, wall time.Time) {
 			id = event.DBSpanID(task, e.stepID, "", strconv.FormatUint(uint64(e.ts), 10), e.dbText)
 		}
 		sp := a.getSpan(st, id, roleDB)
-		sp.label = a.dbSpanName(e)
+		sp.label = a.dbSpanName(st, e)
 		sp.kind = uint8(ptrace.SpanKindClient)
-		a.setStepID(sp, e.stepID)
+		a.setStepID(st, sp, e.stepID)
 		start, end := timedSpan(e)
 		sp.setStart(start, prioTerminal)
 		sp.setEnd(end, prioTerminal)
@@ -763,8 +787,8 @@ func (a *assembler) add(e *evt, rs *resSlot, f *keyFilter, wall time.Time) {
 			return
 		}
 		sp := a.getSpan(st, event.SpanIDBytes(event.RoleDependency, task, a.entityAt(e.stepID, e.ts), 0), roleDependency)
-		sp.label = "resolve dependencies"
-		a.setStepID(sp, e.stepID)
+		sp.label = a.intern(st, "resolve dependencies")
+		a.setStepID(st, sp, e.stepID)
 		start, end := timedSpan(e)
 		sp.setStart(start, prioTerminal)
 		sp.setEnd(end, prioTerminal)
@@ -784,70 +808,61 @@ func (a *assembler) entityAt(name string, ts pcommon.Timestamp) []byte {
 	return a.idBuf
 }
 
-// keepStepIDs keeps the step ids of a batch span, in one allocation: the ids
-// are substrings of one owned string.
-func (a *assembler) keepStepIDs(sp *span, ids []string) {
-	n := 0
+// keepStepIDs keeps the step ids of a batch span.
+func (a *assembler) keepStepIDs(st *taskState, sp *span, ids []string) {
+	x := a.extra(st, sp)
+	tx := st.x
+	x.ids, x.nIDs = uint32(len(tx.ids)), uint32(len(ids))
 	for _, id := range ids {
-		n += len(id)
-	}
-	var b strings.Builder
-	b.Grow(n)
-	for _, id := range ids {
-		b.WriteString(id)
-	}
-	joined := b.String()
-	x := a.extra(sp)
-	for _, id := range ids {
-		x.stepIDs = append(x.stepIDs, joined[:len(id)])
-		joined = joined[len(id):]
+		tx.ids = append(tx.ids, st.hold(id))
 	}
 }
 
 func (a *assembler) taskSpan(st *taskState, e *evt) *span {
 	sp := a.getSpan(st, st.taskSpan, roleTask)
-	a.setName(sp, e.taskName, "")
+	a.setName(st, sp, e.taskName, ref{})
 	return sp
 }
 
 // setName sets the label of a task, step or handler span: its name, or a
 // fallback until the name is known.
-func (a *assembler) setName(sp *span, name, fallback string) {
+func (a *assembler) setName(st *taskState, sp *span, name string, fallback ref) {
 	if name == "" {
-		if sp.label == "" && !sp.provisional {
+		if sp.label.n == 0 && !sp.provisional {
 			sp.label = fallback
 			sp.provisional = true
 		}
 		return
 	}
-	if sp.provisional || sp.label != name {
-		sp.label = a.strs.str(name)
+	if sp.provisional || a.str(st, sp.label) != name {
+		sp.label = a.intern(st, name)
 		sp.provisional = false
 	}
 }
 
-// setStepID keeps the step id of a span, cloning it only when it changes.
-func (a *assembler) setStepID(sp *span, id string) {
-	if sp.stepID != id {
-		sp.stepID = strings.Clone(id)
+// setStepID keeps the step id of a span, holding it again only when it
+// changes.
+func (a *assembler) setStepID(st *taskState, sp *span, id string) {
+	if a.str(st, sp.stepID) != id {
+		sp.stepID = st.hold(id)
 	}
 }
 
 func (a *assembler) stepSpan(st *taskState, e *evt) *span {
-	if sp := st.stepEntity(roleStep, e.stepID, e.attempt); sp != nil {
-		a.setName(sp, e.stepName, sp.stepID)
+	if sp := a.stepEntity(st, roleStep, e.stepID, e.attempt); sp != nil {
+		a.setName(st, sp, e.stepName, sp.stepID)
 		return sp
 	}
-	sp := a.getSpan(st, event.StepSpanID(st.taskID, e.stepID, e.attempt), roleStep)
-	a.setStepID(sp, e.stepID)
+	sp := a.getSpan(st, event.StepSpanID(st.taskID(), e.stepID, e.attempt), roleStep)
+	a.setStepID(st, sp, e.stepID)
 	sp.attempt = e.attempt
-	a.setName(sp, e.stepName, sp.stepID)
+	a.setName(st, sp, e.stepName, sp.stepID)
 	return sp
 }
 
 // fail sets the error status and, for step attempts, the exception event.
 func (a *assembler) fail(st *taskState, sp *span, e *evt, exception bool) {
-	a.failSpan(sp, strings.Clone(firstNonEmpty(e.errMessage, e.errType, e.info.outcome)))
+	a.failSpan(st, sp, st.hold(firstNonEmpty(e.errMessage, e.errType, e.info.outcome)))
 	if e.errType != "" {
 		a.setAttr(st, sp, knownStr(keyErrorType, e.errType))
 	}
@@ -866,33 +881,35 @@ func (a *assembler) fail(st *taskState, sp *span, e *evt, exception bool) {
 		ex = append(ex, knownStr(keyStacktrace, e.stacktrace))
 	}
 	from, to := a.keep(st, ex)
-	a.hold(st, heldEvent{target: sp.id, name: "exception", ts: firstNonZero(e.completedAt, e.ts), from: from, to: to})
+	a.hold(st, heldEvent{target: sp.id, name: a.intern(st, "exception"), ts: firstNonZero(e.completedAt, e.ts), from: from, to: to})
 }
 
 // instant holds an event as a span event of its step attempt, else its task.
 func (a *assembler) instant(st *taskState, e *evt) {
 	target := st.taskSpan
 	if e.stepID != "" {
-		target = st.stepSpanID(e.stepID, e.attempt)
+		target = a.stepSpanID(st, e.stepID, e.attempt)
 	}
-	x := a.taskExtra(st)
-	from := uint32(len(x.arena))
+	from := uint32(len(st.attrs))
 	for i := range e.attrs {
 		switch e.attrs[i].id {
 		case keyTaskID, keyTaskName, keyStepID, keyStepName, keyRetryLimit, keyCorrelationID:
 			continue // already on the span
 		}
-		x.arena = append(x.arena, a.own(st, nil, &e.attrs[i], 0))
+		st.attrs = a.extendAttrs(st.attrs, 1)
+		st.attrs[len(st.attrs)-1] = a.own(st, nil, &e.attrs[i], 0)
 	}
 	if e.errType != "" {
 		k := knownStr(keyErrorType, e.errType)
-		x.arena = append(x.arena, a.own(st, nil, &k, 0))
+		st.attrs = a.extendAttrs(st.attrs, 1)
+		st.attrs[len(st.attrs)-1] = a.own(st, nil, &k, 0)
 	}
 	if e.errMessage != "" {
 		k := knownStr(keyErrorMessage, e.errMessage)
-		x.arena = append(x.arena, a.own(st, nil, &k, 0))
+		st.attrs = a.extendAttrs(st.attrs, 1)
+		st.attrs[len(st.attrs)-1] = a.own(st, nil, &k, 0)
 	}
-	a.hold(st, heldEvent{target: target, name: a.strs.str(e.name), ts: e.ts, from: from, to: uint32(len(x.arena))})
+	a.hold(st, heldEvent{target: target, name: a.intern(st, e.name), ts: e.ts, from: from, to: uint32(len(st.attrs))})
 }
 
 func timedSpan(e *evt) (start, end pcommon.Timestamp) {
@@ -908,29 +925,30 @@ func timedSpan(e *evt) (start, end pcommon.Timestamp) {
 	return e.ts, e.ts
 }
 
-func (a *assembler) dbSpanName(e *evt) string {
+func (a *assembler) dbSpanName(st *taskState, e *evt) ref {
 	switch {
 	case e.dbOp != "" && e.dbTable != "":
 		a.nameBuf = append(append(append(a.nameBuf[:0], e.dbOp...), ' '), e.dbTable...)
-		return a.strs.bytes(a.nameBuf)
+		return a.intern(st, b2s(a.nameBuf))
 	case e.dbOp != "":
-		return a.strs.str(e.dbOp)
+		return a.intern(st, e.dbOp)
 	}
-	return "db query"
+	return a.intern(st, "db query")
 }
 
 // spanName is the emitted name of a span; names repeat from task to task,
-// so they are interned.
-func (a *assembler) spanName(sp *span) string {
+// so they are symbols.
+func (a *assembler) spanName(st *taskState, sp *span) string {
 	prefix := namePrefix[sp.role]
+	label := a.str(st, sp.label)
 	switch {
 	case prefix == "":
-		return sp.label
-	case sp.label == "":
+		return label
+	case label == "":
 		return strings.TrimSpace(prefix)
 	}
-	a.nameBuf = append(append(a.nameBuf[:0], prefix...), sp.label...)
-	return a.strs.bytes(a.nameBuf)
+	a.nameBuf = append(append(a.nameBuf[:0], prefix...), label...)
+	return a.syms.bytes(a.nameBuf)
 }
 
 // afterAdd enforces the pending bound; the caller holds a.mu.
@@ -952,18 +970,15 @@ func (a *assembler) afterAdd(wall time.Time) {
 // depend on one another, so its memory arrives in parallel now rather than
 // one miss at a time while release walks it.
 func warm(st *taskState) (sum uint64) {
-	for _, sp := range st.spans {
-		sum += uint64(sp.start)
-		if n := len(sp.attrs); n > 0 {
-			sum += sp.attrs[0].n + sp.attrs[n-1].n
-		}
+	for i := range st.spans {
+		sum += uint64(st.spans[i].start)
+	}
+	for i := 0; i < len(st.attrs); i += 2 { // one load per 64-byte line
+		sum += st.attrs[i].n
 	}
 	if x := st.x; x != nil {
 		if n := len(x.events); n > 0 {
 			sum += uint64(x.events[0].ts) + uint64(x.events[n-1].ts)
-		}
-		if n := len(x.arena); n > 0 {
-			sum += x.arena[0].n + x.arena[n-1].n
 		}
 	}
 	return sum
@@ -1063,8 +1078,10 @@ func (a *assembler) release(st *taskState, reason string, now time.Duration) {
 	taskID := st.taskSpan
 	a.buildOrchestration(st)
 
+	// no span is added from here on: pointers into st.spans stay valid
 	all, batches, steps := a.all[:0], a.batches[:0], a.steps[:0]
-	for _, sp := range st.spans {
+	for i := range st.spans {
+		sp := &st.spans[i]
 		all = append(all, sp)
 		switch sp.role {
 		case roleBatch:
@@ -1081,8 +1098,9 @@ func (a *assembler) release(st *taskState, reason string, now time.Duration) {
 	for _, sp := range steps {
 		sp.parent = taskID
 		var chosen *span
+		stepID := a.str(st, sp.stepID)
 		for _, b := range batches {
-			if !slices.Contains(b.stepIDs(), sp.stepID) {
+			if !a.lists(st, b, stepID) {
 				continue
 			}
 			if chosen == nil || b.start <= sp.start {
@@ -1104,13 +1122,17 @@ func (a *assembler) release(st *taskState, reason string, now time.Duration) {
 		case roleTask:
 			sp.parent = pcommon.NewSpanIDEmpty()
 		case roleHandler:
-			stepID := st.stepSpanID(sp.stepID, sp.attempt)
+			stepID := a.stepSpanID(st, a.str(st, sp.stepID), sp.attempt)
 			sp.parent = stepID
 			if step := st.find(stepID); step != nil {
 				sp.setEnd(step.end, step.endPrio)
 				if step.failed {
 					sp.status = uint8(ptrace.StatusCodeError)
-					a.extra(sp).message = step.message()
+					var msg ref
+					if step.x != 0 {
+						msg = st.x.extras[step.x-1].message
+					}
+					a.extra(st, sp).message = msg
 				}
 			}
 		case roleDB:
@@ -1152,7 +1174,7 @@ func (a *assembler) release(st *taskState, reason string, now time.Duration) {
 				}
 				return 1
 			}
-			return strings.Compare(x.name, y.name)
+			return strings.Compare(a.str(st, x.name), a.str(st, y.name))
 		})
 	}
 	a.emit(st, all, evs, reason)
@@ -1170,8 +1192,9 @@ func (a *assembler) release(st *taskState, reason string, now time.Duration) {
 func (a *assembler) parentDB(st *taskState, db *span, steps []*span) {
 	db.parent = st.taskSpan
 	var best *span
+	dbStep := a.str(st, db.stepID)
 	for _, sp := range steps {
-		if sp.stepID != db.stepID || sp.startPrio == 0 || sp.start > db.start {
+		if sp.startPrio == 0 || sp.start > db.start || a.str(st, sp.stepID) != dbStep {
 			continue
 		}
 		running := sp.endPrio == 0 || sp.end >= db.start
@@ -1188,9 +1211,10 @@ func (a *assembler) parentDB(st *taskState, db *span, steps []*span) {
 	}
 	db.parent = best.id
 	a.setAttr(st, db, knownInt(keyStepAttempt, best.attempt))
-	h := st.stepEntity(roleHandler, best.stepID, best.attempt)
+	bestStep := a.str(st, best.stepID)
+	h := a.stepEntity(st, roleHandler, bestStep, best.attempt)
 	if h == nil && st.indexed() {
-		h = st.find(event.SpanID(event.RoleHandler, st.taskID, best.stepID, best.attempt))
+		h = st.find(event.SpanID(event.RoleHandler, st.taskID(), bestStep, best.attempt))
 	}
 	if h != nil && h.start <= db.start {
 		db.parent = h.id
@@ -1243,25 +1267,39 @@ func (a *assembler) buildOrchestration(st *taskState) {
 }
 
 func (a *assembler) orchSpan(st *taskState, start, end *orchMark) {
-	ref := start
-	if ref == nil {
-		ref = end
+	mark := start
+	if mark == nil {
+		mark = end
 	}
-	sp := a.newSpan(event.SpanIDBytes(event.RoleOrchestration, st.taskID, a.entityAt(orchNames[ref.orch], ref.ts), 0), roleOrchestration)
-	sp.label = orchNames[ref.orch]
-	arena := st.x.arena
+	id := event.SpanIDBytes(event.RoleOrchestration, st.taskID(), a.entityAt(orchNames[mark.orch], mark.ts), 0)
+	sp := st.find(id)
+	if sp == nil {
+		sp = a.newSpan(st, id, roleOrchestration)
+	} else {
+		*sp = span{id: id, role: roleOrchestration, kind: uint8(ptrace.SpanKindInternal)} // a pass seen twice: the last wins
+	}
+	sp.label = a.intern(st, orchNames[mark.orch])
 	if start != nil {
 		sp.setStart(start.ts, prioTerminal)
-		mergeHeld(sp, arena[start.from:start.to], 1)
+		a.mergeHeld(st, sp, start.from, start.to, 1)
 	}
 	if end != nil {
 		sp.setEnd(end.ts, prioTerminal)
-		mergeHeld(sp, arena[end.from:end.to], 3)
+		a.mergeHeld(st, sp, end.from, end.to, 3)
 		if end.failed {
-			a.failSpan(sp, "failed")
+			a.failSpan(st, sp, a.intern(st, "failed"))
 		}
 	}
-	a.put(st, sp)
+}
+
+// lists reports whether the step batch b listed the step stepID.
+func (a *assembler) lists(st *taskState, b *span, stepID string) bool {
+	for _, id := range st.stepIDs(b) {
+		if a.str(st, id) == stepID {
+			return true
+		}
+	}
+	return false
 }
 
 // emit appends a task's spans to the output; evs are its span events,
@@ -1290,25 +1328,26 @@ func (a *assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		s.SetTraceID(st.traceID)
 		s.SetSpanID(sp.id)
 		s.SetParentSpanID(sp.parent)
-		s.SetName(a.spanName(sp))
+		s.SetName(a.spanName(st, sp))
 		s.SetKind(ptrace.SpanKind(sp.kind))
 		s.SetStartTimestamp(sp.start)
 		s.SetEndTimestamp(sp.end)
 		if sp.status != uint8(ptrace.StatusCodeUnset) {
 			s.Status().SetCode(ptrace.StatusCode(sp.status))
-			s.Status().SetMessage(sp.message())
+			s.Status().SetMessage(a.message(st, sp))
 		}
 		attrs := s.Attributes()
-		ids := sp.stepIDs()
-		attrs.EnsureCapacity(len(sp.attrs) + oneIf(len(ids) > 0) + oneIf(unfinished)) // exactly: a pdata attribute is 40 bytes
-		for i := range sp.attrs {
-			sp.attrs[i].putTo(attrs)
+		ids := st.stepIDs(sp)
+		held := st.attrsOf(sp)
+		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished)) // exactly: a pdata attribute is 40 bytes
+		for i := range held {
+			a.putAttr(st, &held[i], attrs)
 		}
 		if len(ids) > 0 {
 			s := attrs.PutEmptySlice("tasker.batch.step_ids")
 			s.EnsureCapacity(len(ids))
 			for _, id := range ids {
-				s.AppendEmpty().SetStr(id)
+				s.AppendEmpty().SetStr(a.str(st, id))
 			}
 		}
 		if unfinished {
@@ -1324,12 +1363,12 @@ func (a *assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 			out.EnsureCapacity(j - i)
 			for _, he := range evs[i:j] {
 				ev := out.AppendEmpty()
-				ev.SetName(he.name)
+				ev.SetName(a.str(st, he.name))
 				ev.SetTimestamp(he.ts)
-				held := st.x.arena[he.from:he.to]
+				held := st.attrs[he.from:he.to]
 				ev.Attributes().EnsureCapacity(len(held))
 				for k := range held {
-					held[k].putTo(ev.Attributes())
+					a.putAttr(st, &held[k], ev.Attributes())
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"strings"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
@@ -15,42 +16,58 @@ import (
 // bytes per pending span are its price (bench/opentasks_test.go measures
 // them; TestPendingSpanMemory keeps them bounded).
 //
+// The held forms contain no Go pointers. A task's spans, attributes and
+// strings live in a few slices of its own (taskState), addressed by offsets,
+// so the garbage collector marks a handful of objects per task and scans
+// none of their contents. With pointers in them, the pending state (200,000
+// spans at the default bound) was scanned at every cycle and kept the write
+// barriers on for much of the time: about a quarter of the sidecar's CPU at
+// saturation.
+//
 // Nothing held is a view into an input batch: the taskerevents receiver
 // hands out strings that share one buffer per request, and a single held
 // substring would keep the whole request alive. Held strings are therefore
-// interned (names, types, states: few distinct values) or cloned.
+// copied into the task's byte buffer, or, for values that repeat from task
+// to task (names, types, states), into the assembler's symbol table.
 
-// attr is one attribute held on a span or span event: 32 bytes, against 48
-// for the kv it is made from. A known key is only its id. The key of any
-// other attribute is kept in s: alone for a number or a boolean, in front
+// ref is a held string: bytes of the task's buffer, or an entry of the
+// assembler's symbol table when n has symBit set (off is then its index).
+type ref struct{ off, n uint32 }
+
+const symBit = 1 << 31
+
+// attr is one attribute held on a span or span event (24 bytes, against 48
+// for the kv it is made from). A known key is only its id. The key of any
+// other attribute is kept in v: alone for a number or a boolean, in front
 // of the string value otherwise, n then being the key's length.
 type attr struct {
-	s    string
+	v    ref
 	n    uint64 // int64, float64 bits, 0/1, or len(key) (see above)
 	id   uint8  // of known keys, else keyUnknown
 	typ  uint8  // a pcommon.ValueType
 	prio int8
 }
 
-func (x *attr) key() string {
+// key is the attribute's key; st is the task holding it.
+func (a *assembler) key(st *taskState, x *attr) string {
 	switch {
 	case x.id != keyUnknown:
 		return knownKeys[x.id]
 	case x.typ == typStr:
-		return x.s[:x.n]
+		return a.str(st, x.v)[:x.n]
 	}
-	return x.s
+	return a.str(st, x.v)
 }
 
-// str is the string value.
-func (x *attr) str() string {
-	if x.id == keyUnknown {
-		if x.typ != typStr {
-			return ""
-		}
-		return x.s[x.n:]
+// value is the string value of x.
+func (a *assembler) value(st *taskState, x *attr) string {
+	switch {
+	case x.typ != typStr:
+		return ""
+	case x.id == keyUnknown:
+		return a.str(st, x.v)[x.n:]
 	}
-	return x.s
+	return a.str(st, x.v)
 }
 
 // num is the value of a number or boolean.
@@ -61,11 +78,11 @@ func (x *attr) num() uint64 {
 	return x.n
 }
 
-func (x *attr) putTo(m pcommon.Map) {
-	k := x.key()
+func (a *assembler) putAttr(st *taskState, x *attr, m pcommon.Map) {
+	k := a.key(st, x)
 	switch x.typ {
 	case typStr:
-		m.PutStr(k, x.str())
+		m.PutStr(k, a.value(st, x))
 	case typInt:
 		m.PutInt(k, int64(x.n))
 	case typDouble:
@@ -75,9 +92,9 @@ func (x *attr) putTo(m pcommon.Map) {
 	}
 }
 
-// sameKey reports whether x holds the attribute a.
-func (x *attr) sameKey(a *kv) bool {
-	return x.id == a.id && (a.id != keyUnknown || x.key() == a.key)
+// sameKey reports whether x, held by st, holds the attribute in.
+func (a *assembler) sameKey(st *taskState, x *attr, in *kv) bool {
+	return x.id == in.id && (in.id != keyUnknown || a.key(st, x) == in.key)
 }
 
 // lessValue orders two values of one key, to break ties the same way
@@ -98,8 +115,8 @@ func lessValue(at uint8, as string, an uint64, bt uint8, bs string, bn uint64) b
 }
 
 // internedValue marks the known attributes whose values repeat from task to
-// task (names, types, states, outcomes): they are interned. Values of the
-// others (ids, messages, query texts) are cloned.
+// task (names, types, states, outcomes): they become symbols. Values of the
+// others (ids, messages, query texts) are copied into the task's buffer.
 var internedValue = func() (t [256]bool) {
 	for _, k := range []string{
 		"tasker.task.name", "tasker.step.name", "tasker.state.from", "tasker.state.to",
@@ -118,39 +135,87 @@ var internedValue = func() (t [256]bool) {
 	return t
 }()
 
-// interner keeps one owned copy of strings that repeat across tasks. It is
-// bounded: when full it starts afresh (the strings it handed out stay
-// valid, they are only no longer shared with later ones).
-type interner struct {
-	m map[string]string
+// symbols keeps one owned copy of strings that repeat across tasks: held
+// ones are referred to by index. Indexes must stay valid while any task
+// holds them, so the table never forgets; it is bounded (in count and in
+// the length of a string), and once full a new string is held in its
+// task's buffer instead.
+type symbols struct {
+	m    map[string]uint32
+	list []string
 }
 
-const maxInterned = 4096
+const (
+	maxSymbols   = 4096
+	maxSymbolLen = 256
+)
 
-func (in *interner) str(s string) string {
-	if s == "" {
+// lookup returns the symbol of s, adding it when there is room.
+func (t *symbols) lookup(s string) (ref, bool) {
+	if i, ok := t.m[s]; ok {
+		return ref{off: i, n: symBit}, true
+	}
+	if len(t.list) >= maxSymbols || len(s) > maxSymbolLen {
+		return ref{}, false
+	}
+	return t.add(strings.Clone(s)), true
+}
+
+// bytes returns the symbol string of b, without allocating when it is known
+// (a plain copy when it cannot be added).
+func (t *symbols) bytes(b []byte) string {
+	if i, ok := t.m[string(b)]; ok {
+		return t.list[i]
+	}
+	if len(t.list) >= maxSymbols || len(b) > maxSymbolLen {
+		return string(b)
+	}
+	r := t.add(string(b))
+	return t.list[r.off]
+}
+
+func (t *symbols) add(s string) ref {
+	if t.m == nil {
+		t.m = make(map[string]uint32, 256)
+	}
+	i := uint32(len(t.list))
+	t.list = append(t.list, s)
+	t.m[s] = i
+	return ref{off: i, n: symBit}
+}
+
+// str returns the held string r of task st.
+func (a *assembler) str(st *taskState, r ref) string {
+	switch {
+	case r.n&symBit != 0:
+		return a.syms.list[r.off]
+	case r.n == 0:
 		return ""
 	}
-	if v, ok := in.m[s]; ok {
-		return v
-	}
-	return in.add(strings.Clone(s))
+	return unsafe.String(&st.buf[r.off], int(r.n))
 }
 
-// bytes interns the string b holds, without allocating when it is known.
-func (in *interner) bytes(b []byte) string {
-	if v, ok := in.m[string(b)]; ok {
-		return v
+// hold copies s into the task's buffer. The buffer only grows: the strings
+// emitted with the task's spans are views into it, so it is never reused.
+func (st *taskState) hold(s string) ref {
+	if s == "" {
+		return ref{}
 	}
-	return in.add(string(b))
+	off := len(st.buf)
+	st.buf = append(st.buf, s...)
+	return ref{off: uint32(off), n: uint32(len(s))}
 }
 
-func (in *interner) add(s string) string {
-	if in.m == nil || len(in.m) >= maxInterned {
-		in.m = make(map[string]string, 256)
+// intern holds s as a symbol, or in the task's buffer when the table is
+// full.
+func (a *assembler) intern(st *taskState, s string) ref {
+	if s == "" {
+		return ref{}
 	}
-	in.m[s] = s
-	return s
+	if r, ok := a.syms.lookup(s); ok {
+		return r
+	}
+	return st.hold(s)
 }
 
 // sharedRes is one distinct resource the held tasks came with. Most tasks of
@@ -279,4 +344,23 @@ func hashValue(h *maphash.Hash, v pcommon.Value) {
 			hashValue(h, s.At(i))
 		}
 	}
+}
+
+// hold2 copies k and v into the task's buffer as one string.
+func (st *taskState) hold2(k, v string) ref {
+	off := len(st.buf)
+	st.buf = append(append(st.buf, k...), v...)
+	n := len(st.buf) - off
+	if n == 0 {
+		return ref{}
+	}
+	return ref{off: uint32(off), n: uint32(n)}
+}
+
+// b2s views b as a string, for a lookup that does not keep it.
+func b2s(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -2,7 +2,10 @@ package eventrouter
 
 import (
 	"context"
+	"reflect"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
@@ -141,15 +145,86 @@ func TestUnknownAttributesOnSpans(t *testing.T) {
 	assert.NotContains(t, got, "other.attr")
 }
 
-func TestInternerIsBounded(t *testing.T) {
-	var in interner
-	first := in.str("first")
-	for i := 0; i < 2*maxInterned; i++ {
+func TestSymbolsAreBounded(t *testing.T) {
+	var a assembler
+	st := &taskState{}
+	first := a.intern(st, "first")
+	require.NotZero(t, first.n&symBit, "a symbol while there is room")
+	var held ref
+	for i := 0; i < 2*maxSymbols; i++ {
 		s := "s" + strconv.Itoa(i)
-		require.Equal(t, s, in.str(s))
-		require.LessOrEqual(t, len(in.m), maxInterned)
+		r := a.intern(st, s)
+		require.Equal(t, s, a.str(st, r))
+		require.LessOrEqual(t, len(a.syms.list), maxSymbols)
+		if i == 2*maxSymbols-1 {
+			held = r
+		}
 	}
-	assert.Equal(t, "first", first, "strings handed out stay valid")
-	assert.Equal(t, "ab", in.bytes([]byte("ab")))
-	assert.Empty(t, in.str(""))
+	assert.Equal(t, "first", a.str(st, first), "symbols handed out stay valid")
+	assert.Zero(t, held.n&symBit, "once the table is full, strings are held by their task")
+	assert.Equal(t, "s4096", a.syms.bytes([]byte("s4096")), "a full table copies")
+	assert.Equal(t, "first", a.syms.bytes([]byte("first")))
+	assert.Equal(t, ref{}, a.intern(st, ""))
+
+	var b assembler
+	long := strings.Repeat("x", maxSymbolLen+1)
+	r := b.intern(st, long)
+	assert.Zero(t, r.n&symBit, "a long string is held by its task")
+	assert.Equal(t, long, b.str(st, r))
+	assert.Empty(t, b.syms.list)
+}
+
+// The held forms are kept free of Go pointers, so that the garbage
+// collector does not scan the pending state (see held.go).
+func TestHeldFormsHaveNoPointers(t *testing.T) {
+	for _, v := range []any{span{}, attr{}, heldEvent{}, orchMark{}, spanExtra{}, ref{}} {
+		typ := reflect.TypeOf(v)
+		assert.False(t, hasPointers(typ), "%s holds a pointer", typ)
+	}
+}
+
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface,
+		reflect.Chan, reflect.Func, reflect.UnsafePointer:
+		return true
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Emitted spans' strings are views into their task's buffer: reusing the
+// parts of released tasks must never change a span already emitted.
+func TestEmittedSpansOutliveTheirTask(t *testing.T) {
+	c := newTracesOnly(t, createDefaultConfig(), new(consumertest.TracesSink))
+	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
+	release := func(ld plog.Logs) ptrace.Traces {
+		require.NoError(t, c.ConsumeLogs(context.Background(), ld))
+		c.asm.flush(time.Now())
+		c.asm.mu.Lock()
+		defer c.asm.mu.Unlock()
+		td, _ := c.asm.take()
+		return td
+	}
+	var m ptrace.JSONMarshaler
+	first := release(openFixtureTasks(t, 0, 20))
+	require.Positive(t, first.SpanCount())
+	want, err := m.MarshalTraces(first)
+	require.NoError(t, err)
+
+	for round := 1; round <= 3; round++ {
+		next := release(openFixtureTasks(t, 1000*round, 200))
+		require.Equal(t, 10*first.SpanCount(), next.SpanCount())
+	}
+	runtime.GC()
+	got, err := m.MarshalTraces(first)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(got))
 }

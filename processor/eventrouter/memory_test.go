@@ -112,8 +112,8 @@ func heldBytes(t *testing.T, recycled bool, batches func(yield func(plog.Logs)))
 	}
 	batches(func(ld plog.Logs) { require.NoError(t, c.ConsumeLogs(context.Background(), ld)) })
 	a.mu.Lock()
-	a.freeSpans, a.freeTasks, a.freeExtras, a.freeTaskX = nil, nil, nil, nil
-	a.freeAttrs, a.freeLists = [maxRecycledAttrs + 1][][]attr{}, [maxSpanListLog + 1][][]*span{}
+	a.freeTasks, a.freeTaskX = nil, nil
+	a.freeSpans, a.freeAttrs = slabs[span]{}, slabs[attr]{}
 	a.mu.Unlock()
 	after := liveHeap()
 	pending = a.pendingItems()
@@ -168,8 +168,8 @@ func TestPendingSpanMemory(t *testing.T) {
 // The held structures are sized to Go's allocation classes; a new field
 // that pushes one into the next class costs every pending span.
 func TestHeldSizes(t *testing.T) {
-	require.Equal(t, uintptr(32), unsafe.Sizeof(attr{}))
-	require.Equal(t, uintptr(40), unsafe.Sizeof(heldEvent{}))
-	require.Equal(t, uintptr(112), unsafe.Sizeof(span{}))
-	require.Equal(t, uintptr(128), unsafe.Sizeof(taskState{}))
+	require.Equal(t, uintptr(24), unsafe.Sizeof(attr{}))
+	require.Equal(t, uintptr(32), unsafe.Sizeof(heldEvent{}))
+	require.Equal(t, uintptr(80), unsafe.Sizeof(span{}))
+	require.Equal(t, uintptr(168), unsafe.Sizeof(taskState{})) // in the 176-byte class
 }
