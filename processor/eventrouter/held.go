@@ -20,8 +20,8 @@ import (
 // strings live in a few slices of its own (taskState), addressed by offsets,
 // so the garbage collector marks a handful of objects per task and scans
 // none of their contents. With pointers in them, the pending state (200,000
-// spans at the default bound) was scanned at every cycle and kept the write
-// barriers on for much of the time: about a quarter of the sidecar's CPU at
+// spans at the default bound) was scanned at every cycle: the GC's mark
+// workers and write barriers took about a quarter of the sidecar's CPU at
 // saturation.
 //
 // Nothing held is a view into an input batch: the taskerevents receiver
