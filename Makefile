@@ -51,9 +51,10 @@ deploy-test: $(BIN)
 smoke-test: $(BIN)
 	cd e2e && $(GO) test -count=1 ./smoke/...
 
-## fuzz: the receiver's decoder fuzz target, for a bounded time
+## fuzz: the receiver's decoder fuzz targets, each for a bounded time
 fuzz:
-	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
+	$(GO) test -run=^$$ -fuzz=^FuzzDecode$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
+	$(GO) test -run=^$$ -fuzz=^FuzzAgainstEncodingJSON$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
 
 ## lint: gofmt and go vet on every module
 lint:

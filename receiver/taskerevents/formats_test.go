@@ -19,7 +19,7 @@ import (
 
 // referenceValue converts JSON decoded by encoding/json (UseNumber) the way
 // the receiver must: integers that fit int64 are Int, other numbers Double,
-// null an empty value. It is an independent check of the fastjson path.
+// null an empty value. It is an independent check of the decoder.
 func referenceValue(v any) any {
 	switch x := v.(type) {
 	case json.Number:

@@ -241,3 +241,50 @@ func checkValue(t *testing.T, v pcommon.Value, level, maxDepth int) {
 		}
 	}
 }
+
+// The members that decide how an event is read may come in any order; the
+// decoder reads each member as the ones before it tell, and reads the body
+// again when a later one proves that wrong.
+func TestMemberOrder(t *testing.T) {
+	for _, tc := range []struct {
+		body, name string
+		want       map[string]any
+	}{
+		{`{"event":"b","name":"a","x":1}`, "a", map[string]any{"event": "b", "x": int64(1)}},
+		{`{"x":1,"event_name":"c","event":"b","name":"a","y":2}`, "a", map[string]any{"x": int64(1), "event_name": "c", "event": "b", "y": int64(2)}},
+		{`{"event":"b","x":1,"event":"c"}`, "b", map[string]any{"x": int64(1)}},
+		{`{"name":"a","x":1,"payload":{"y":2}}`, "a", map[string]any{"y": int64(2)}},
+		{`{"name":"a","payload":{"y":2},"payload":{"z":3}}`, "a", map[string]any{"y": int64(2)}},
+		{`{"name":"a","payload":{"a":1,"a":2,"b":3,"a":null}}`, "a", map[string]any{"a": nil, "b": int64(3)}},
+		{`{"name":"a","timestamp":"2025-11-25T19:46:40Z","x":1}`, "a", map[string]any{"timestamp": "2025-11-25T19:46:40Z", "x": int64(1)}},
+		{`{"timestamp":"2025-11-25T19:46:40Z","type":"t","name":"a"}`, "a", map[string]any{"timestamp": "2025-11-25T19:46:40Z", "type": "t"}},
+		{`{"name":"n","payload":{"p":1},"specversion":"1.0","type":"dev.tasker.t","data":{"d":2}}`, "t", map[string]any{"d": int64(2)}},
+		{`{"data":{"d":1},"type":"dev.tasker.t","specversion":"1.0"}`, "t", map[string]any{"d": int64(1)}},
+		{`{"name":"n","x":{"p":1},"specversion":"1.0","type":"dev.tasker.t"}`, "t", map[string]any{}},
+		{`{"name":"n","payload":{"v":1e999},"specversion":"1.0","type":"dev.tasker.t"}`, "t", map[string]any{}},
+	} {
+		logs, _, err := decodeOne(t, JSON, tc.body)
+		require.NoError(t, err, tc.body)
+		lr := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		assert.Equal(t, tc.name, lr.EventName(), tc.body)
+		assert.Equal(t, tc.want, lr.Body().Map().AsRaw(), tc.body)
+		var keys []string
+		for k := range lr.Body().Map().All() {
+			keys = append(keys, k)
+		}
+		assert.True(t, isDocumentOrder(tc.body, keys), "%s: members out of order: %v", tc.body, keys)
+	}
+}
+
+// isDocumentOrder tells whether keys appear in body in this order.
+func isDocumentOrder(body string, keys []string) bool {
+	at := 0
+	for _, k := range keys {
+		i := strings.Index(body[at:], `"`+k+`"`)
+		if i < 0 {
+			return false
+		}
+		at += i + len(k) + 2
+	}
+	return true
+}

@@ -88,12 +88,32 @@ func TestKeyTableIsBounded(t *testing.T) {
 		if i%7 == 0 {
 			k += "_secret"
 		}
-		e := s.key([]byte(k))
+		e := s.lookup([]byte(k))
 		require.Equal(t, k, e.key)
 		require.Equal(t, strings.HasSuffix(k, "_secret"), e.sensitive, k)
-		require.LessOrEqual(t, len(s.keys), maxKeyVerdicts)
+		require.LessOrEqual(t, s.keys.len(), maxKeyVerdicts)
 	}
 	for _, k := range taskerKeys {
-		assert.Contains(t, s.keys, k)
+		e, _, _ := s.keys.find([]byte(k))
+		if assert.NotNil(t, e, k) {
+			assert.Same(t, unsafe.StringData(k), unsafe.StringData(e.key), "a seeded name is the constant")
+		}
 	}
+}
+
+// Names too long for the table are copied like values and judged each time.
+func TestLongKeysAreNotInterned(t *testing.T) {
+	d := New(Options{Redactor: event.NewRedactor(event.DefaultRedactionConfig())})
+	long := strings.Repeat("k", maxKeyLen) + "_password"
+	body := []byte(`{"name":"a","payload":{"` + long + `":"p","` + long[1:] + `":{"x":1}}}`)
+	logs, _, err := d.Decode(Request{Format: JSON, Body: body})
+	require.NoError(t, err)
+	m := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Map()
+	assert.Equal(t, map[string]any{long: event.Filtered, long[1:]: event.Filtered}, m.AsRaw())
+	for k := range m.All() {
+		assert.False(t, within(k, body), "key %q is a view into the request", k)
+	}
+	s := d.pool.Get().(*state)
+	e, _, _ := s.keys.find([]byte(long))
+	assert.Nil(t, e)
 }

@@ -128,8 +128,6 @@ func syntaxAt(offset int, what string) error {
 	return &Error{Index: -1, Reason: fmt.Sprintf("invalid JSON at byte offset %d: %s", offset, what)}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++

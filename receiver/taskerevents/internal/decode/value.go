@@ -8,194 +8,236 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/valyala/fastjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
 
-// object copies the members of o (except skip) into m. level is the nesting
-// level of o, the payload being level 1. It returns the reason the content
-// is refused, or "".
-func (s *state) object(o *fastjson.Object, m pcommon.Map, level int, skip string) string {
-	if level > s.opts.MaxDepth {
-		return s.tooDeep()
+// value decodes the JSON value at s.i into dst. level is the nesting level
+// of the container holding it, the payload being level 1. e, when not nil,
+// is the entry of the member's name, whose hints size a container value.
+func (s *state) value(dst pcommon.Value, level int, e *keyEntry) bool {
+	switch s.peek() {
+	case '"':
+		v, ascii, ok := s.readStr()
+		if !ok {
+			return false
+		}
+		dst.SetStr(s.arena.text(v, ascii))
+		return true
+	case '{':
+		if level >= s.opts.MaxDepth {
+			return s.tooDeep()
+		}
+		return s.object(dst.SetEmptyMap(), level+1, e, 0)
+	case '[':
+		if level >= s.opts.MaxDepth {
+			return s.tooDeep()
+		}
+		return s.array(dst.SetEmptySlice(), level+1, e)
+	case 't':
+		dst.SetBool(true)
+		return s.literal("true")
+	case 'f':
+		dst.SetBool(false)
+		return s.literal("false")
+	case 'n':
+		return s.literal("null") // an empty value stands for JSON null
 	}
-	if o.Len() > largeObjectMembers {
-		return s.largeObject(o, m, level, skip)
-	}
-	m.EnsureCapacity(o.Len())
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if s.err != nil || (skip != "" && string(k) == skip) {
-			return
-		}
-		e := s.key(k)
-		if e.sensitive {
-			m.PutEmpty(e.key).SetStr(event.Filtered)
-			return
-		}
-		if reason := s.value(m.PutEmpty(e.key), v, level); reason != "" {
-			s.err = &Error{Reason: reason}
-		}
-	})
-	return s.takeErr()
+	return s.number(dst)
 }
 
-// largeObject copies an object with many members. pcommon.Map.Put* looks the
-// key up linearly, which would make a body of one huge object quadratic;
-// here the members are deduplicated in a Go map (the last one wins, as with
-// Put*) and the pcommon map is built in one go. Member order is not kept.
-func (s *state) largeObject(o *fastjson.Object, m pcommon.Map, level int, skip string) string {
+// object decodes the object at s.i into m; level is its nesting level.
+// Members named skip (an event's name in a flat event) are left out.
+//
+// pcommon.Map.PutEmpty looks the name up linearly, which keeps duplicate
+// names out (the last value wins, at the first one's place) but would make
+// a huge object quadratic: past largeObjectMembers members the object is
+// read again by largeObject.
+func (s *state) object(m pcommon.Map, level int, e *keyEntry, skip attr) bool {
+	open := s.i
+	s.i++
+	s.ws()
+	if s.peek() == '}' {
+		s.i++
+		return true
+	}
+	// The members are not counted beforehand: the size of the last object
+	// under the same name is a good guess, and saves growing the map.
+	guess := &s.guess
+	if e != nil {
+		guess = &e.first
+		if e.objCap > 0 {
+			m.EnsureCapacity(int(e.objCap))
+		}
+	}
+	for n := 1; ; n++ {
+		if n > largeObjectMembers {
+			s.i = open
+			return s.largeObject(m, level, skip)
+		}
+		if s.peek() != '"' {
+			return s.expected("a member name (a string)")
+		}
+		kb, _, ok := s.readStr()
+		if !ok || !s.colon() {
+			return false
+		}
+		k := s.key(kb, guess)
+		guess = &k.next
+		switch {
+		case skip != 0 && k.attr == skip:
+			ok = s.skip(level + s.base + 1)
+		case k.sensitive:
+			m.PutEmpty(k.key).SetStr(event.Filtered)
+			ok = s.skip(level + s.base + 1)
+		default:
+			ok = s.value(m.PutEmpty(k.key), level, k)
+		}
+		if !ok {
+			return false
+		}
+		if more, ok := s.next('}'); !more {
+			if !ok {
+				return false
+			}
+			break
+		}
+	}
+	if e != nil {
+		e.objCap = uint16(m.Len()) // at most largeObjectMembers
+	}
+	return true
+}
+
+// maxHint bounds the capacity a hint asks for: one huge array must not make
+// the next one under its name allocate as much.
+const maxHint = 1024
+
+// largeObject decodes the object at s.i, of more than largeObjectMembers
+// members, into m. The members are deduplicated in a Go map first (the last
+// one wins, as with PutEmpty) and the pcommon map is built in one go; then
+// each value is decoded from where it was seen. Member order is not kept.
+func (s *state) largeObject(m pcommon.Map, level int, skip attr) bool {
 	type member struct {
-		v         *fastjson.Value
+		at        int
 		sensitive bool
 	}
-	members := make(map[string]member, o.Len())
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if skip == "" || string(k) != skip {
-			e := s.key(k)
-			members[e.key] = member{v, e.sensitive}
+	members := make(map[string]member, 2*largeObjectMembers)
+	guess := &s.guess
+	s.i++
+	s.ws()
+	for {
+		if s.peek() != '"' {
+			return s.expected("a member name (a string)")
 		}
-	})
+		kb, _, ok := s.readStr()
+		if !ok || !s.colon() {
+			return false
+		}
+		k := s.key(kb, guess)
+		guess = &k.next
+		at := s.i
+		if !s.skip(level + s.base + 1) {
+			return false
+		}
+		if skip == 0 || k.attr != skip {
+			members[k.key] = member{at, k.sensitive}
+		}
+		if more, ok := s.next('}'); !more {
+			if !ok {
+				return false
+			}
+			break
+		}
+	}
+	end := s.i
 	keys := make(map[string]any, len(members))
 	for k := range members {
 		keys[k] = nil
 	}
 	if err := m.FromRaw(keys); err != nil {
-		return err.Error()
+		return s.content("%s", err.Error())
 	}
+	ok := true
 	m.Range(func(k string, dst pcommon.Value) bool {
 		mb := members[k]
 		if mb.sensitive {
 			dst.SetStr(event.Filtered)
 			return true
 		}
-		if reason := s.value(dst, mb.v, level); reason != "" {
-			s.err = &Error{Reason: reason}
+		s.i = mb.at
+		ok = s.value(dst, level, nil)
+		return ok
+	})
+	s.i = end
+	return ok
+}
+
+// array decodes the array at s.i into sl; level is its nesting level. e is
+// the entry of the member holding it, whose hints also size the elements.
+func (s *state) array(sl pcommon.Slice, level int, e *keyEntry) bool {
+	s.i++
+	s.ws()
+	if s.peek() == ']' {
+		s.i++
+		return true
+	}
+	if e != nil && e.arrCap > 0 {
+		// Lists under one name (ids of steps) often vary by an element:
+		// a spare slot costs less than regrowing the slice.
+		sl.EnsureCapacity(int(e.arrCap) + 1)
+	}
+	for {
+		if !s.value(sl.AppendEmpty(), level, e) {
 			return false
 		}
-		return true
-	})
-	return s.takeErr()
-}
-
-// array copies the elements of a into sl; level is the nesting level of a.
-func (s *state) array(a []*fastjson.Value, sl pcommon.Slice, level int) string {
-	if level > s.opts.MaxDepth {
-		return s.tooDeep()
-	}
-	sl.EnsureCapacity(len(a))
-	for _, v := range a {
-		if reason := s.value(sl.AppendEmpty(), v, level); reason != "" {
-			return reason
+		if more, ok := s.next(']'); !more {
+			if !ok {
+				return false
+			}
+			break
 		}
 	}
-	return ""
-}
-
-// value sets dst to v, a member or element of a container at level.
-func (s *state) value(dst pcommon.Value, v *fastjson.Value, level int) string {
-	switch v.Type() {
-	case fastjson.TypeString:
-		b, _ := v.StringBytes()
-		dst.SetStr(s.arena.str(b))
-	case fastjson.TypeNumber:
-		return s.number(dst, v)
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		return s.object(o, dst.SetEmptyMap(), level+1, "")
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		return s.array(a, dst.SetEmptySlice(), level+1)
-	case fastjson.TypeTrue:
-		dst.SetBool(true)
-	case fastjson.TypeFalse:
-		dst.SetBool(false)
-	case fastjson.TypeNull:
-		// an empty value stands for JSON null
+	if e != nil {
+		e.arrCap = uint16(min(sl.Len(), maxHint))
 	}
-	return ""
+	return true
 }
 
-// number stores a JSON number: an Int when it is written as an integer that
-// fits int64, a Double otherwise. fastjson accepts more than JSON does (NaN,
-// Inf, "1.2.3"), so the text is checked against the JSON grammar here.
-func (s *state) number(dst pcommon.Value, v *fastjson.Value) string {
-	s.num = v.MarshalTo(s.num[:0])
-	raw := s.num
-	isInt, ok := jsonNumber(raw)
+// number stores the JSON number at s.i: an Int when it is written as an
+// integer that fits int64, a Double otherwise.
+func (s *state) number(dst pcommon.Value) bool {
+	tok, isInt, ok := s.numberToken()
 	if !ok {
-		return fmt.Sprintf("invalid number %q", raw)
+		return false
 	}
 	if isInt {
-		if n, ok := parseInt(raw); ok {
+		if n, ok := parseInt(tok); ok {
 			dst.SetInt(n)
-			return ""
+			return true
 		}
 	}
-	f, err := strconv.ParseFloat(b2s(raw), 64)
+	f, err := strconv.ParseFloat(b2s(tok), 64)
 	if err != nil || math.IsInf(f, 0) {
-		return fmt.Sprintf("number %s is out of range", raw)
+		return s.content("number %s is out of range", tok)
 	}
 	dst.SetDouble(f)
-	return ""
+	return true
 }
 
-func (s *state) tooDeep() string {
-	return fmt.Sprintf("payload nesting deeper than %d levels (max_nesting_depth)", s.opts.MaxDepth)
+// content records that the decoder refuses valid JSON (errContent).
+func (s *state) content(format string, args ...any) bool {
+	s.errKind, s.errWhat = errContent, fmt.Sprintf(format, args...)
+	return false
 }
 
-func (s *state) takeErr() string {
-	if s.err == nil {
-		return ""
-	}
-	reason := s.err.(*Error).Reason
-	s.err = nil
-	return reason
+func (s *state) tooDeep() bool {
+	return s.content("%s", tooDeep(s.opts.MaxDepth))
 }
 
-// jsonNumber checks b against the JSON number grammar and tells whether it
-// is written as an integer (no fraction, no exponent).
-func jsonNumber(b []byte) (isInt, ok bool) {
-	i := 0
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	default:
-		return false, false
-	}
-	isInt = true
-	if i < len(b) && b[i] == '.' {
-		isInt = false
-		i++
-		if i == len(b) || !isDigit(b[i]) {
-			return false, false
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		isInt = false
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if i == len(b) || !isDigit(b[i]) {
-			return false, false
-		}
-		for i < len(b) && isDigit(b[i]) {
-			i++
-		}
-	}
-	return isInt, i == len(b)
+func tooDeep(maxDepth int) string {
+	return fmt.Sprintf("payload nesting deeper than %d levels (max_nesting_depth)", maxDepth)
 }
 
 // parseInt parses a JSON integer known to be well formed; ok is false when
@@ -224,8 +266,6 @@ func parseInt(b []byte) (int64, bool) {
 	return int64(n), true
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 // arena hands out immutable strings copied into a chunk (see reserve). A
 // chunk never grows (a full one falls back to a plain copy), so the bytes
 // behind a string handed out are never written again.
@@ -247,11 +287,14 @@ func (a *arena) reserve(n int) {
 
 // str returns a string holding b, replacing invalid UTF-8 (pdata strings
 // must be valid UTF-8 to be exported) as encoding/json does.
-func (a *arena) str(b []byte) string {
+func (a *arena) str(b []byte) string { return a.text(b, false) }
+
+// text is str for b known to be ASCII when ascii is set.
+func (a *arena) text(b []byte, ascii bool) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if !utf8.Valid(b) {
+	if !ascii && !utf8.Valid(b) {
 		b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
 	}
 	if len(a.buf)+len(b) > cap(a.buf) {
