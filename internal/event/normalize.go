@@ -66,12 +66,20 @@ type taskIDs struct {
 
 // Normalize normalizes lr, whose event name is name.
 func (n *Normalizer) Normalize(lr plog.LogRecord, name string) {
+	n.NormalizeWith(lr, name, lr.Body())
+}
+
+// NormalizeWith normalizes lr as Normalize does, reading the payload from
+// body rather than from lr's own body (which it leaves alone): a record
+// holding only attributes can be normalized from another record's payload
+// without a copy of it.
+func (n *Normalizer) NormalizeWith(lr plog.LogRecord, name string, body pcommon.Value) {
 	lr.SetEventName(name)
 	if lr.ObservedTimestamp() == 0 {
 		lr.SetObservedTimestamp(n.ReceivedAt)
 	}
 	var f payloadFacts
-	if body := lr.Body(); body.Type() == pcommon.ValueTypeMap {
+	if body.Type() == pcommon.ValueTypeMap {
 		body.Map().Range(func(k string, v pcommon.Value) bool {
 			f.read(k, v)
 			return true

@@ -2,6 +2,8 @@ package eventrouter
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
 
 func taskEvents(t testing.TB, task int64) []fixtureEvent {
@@ -37,8 +41,23 @@ func taskEvents(t testing.TB, task int64) []fixtureEvent {
 // same spans, as events the taskerevents receiver normalized.
 func TestOTLPInputMatchesReceiverInput(t *testing.T) {
 	events := taskEvents(t, 3)
-	want := rows(runFixture(t, createDefaultConfig(), events, 50).traces.AllTraces())
+	secrets := map[string]bool{}
+	for _, ev := range events {
+		secretValues(ev.Payload, secrets)
+	}
+	require.NotEmpty(t, secrets)
+	// a metric whose labels come from the payload, secrets included
+	cfg := createDefaultConfig()
+	cfg.Metrics.Definitions = []metrics.Definition{{
+		Name: "tasker.leak_probe", Type: metrics.TypeCounter, Unit: "{event}",
+		Events: []string{"task.initialize_requested", "task.start_requested"},
+		Labels: map[string]string{"pw": "payload.task_context.password", "task": "payload.task_id"},
+	}}
+	ref := runFixture(t, cfg, events, 50)
+	want := rows(ref.traces.AllTraces())
 	require.NotEmpty(t, want)
+	wantMetrics := metricValues(t, ref.metrics.AllMetrics())
+	require.Equal(t, "2 0", wantMetrics[`tasker.leak_probe{"pw":"[FILTERED]","task":"3"}`])
 
 	shapes := map[string]func(lr plog.LogRecord, ev fixtureEvent){
 		"event name, map body": func(lr plog.LogRecord, ev fixtureEvent) {
@@ -73,17 +92,22 @@ func TestOTLPInputMatchesReceiverInput(t *testing.T) {
 			}
 			in := plog.NewLogs()
 			ld.CopyTo(in)
-			h := newHarness(t, NewFactory(), createDefaultConfig(), "otlp")
+			h := newHarness(t, NewFactory(), cfg, "otlp")
 			h.consume(t, ld)
 			h.shutdown(t)
 			assert.Equal(t, want, rows(h.traces.AllTraces()))
+			assert.Equal(t, wantMetrics, metricValues(t, h.metrics.AllMetrics()))
 			assert.Equal(t, in, ld, "read-only pipelines leave the input untouched")
+			out := h.serialize(t)
+			for s := range secrets {
+				assert.NotContains(t, string(out), s)
+			}
 
 			// the logs pipeline gets normalized events with the same ids
 			require.Equal(t, len(events), h.logs.LogRecordCount())
-			out := h.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
-			for i := 0; i < out.Len(); i++ {
-				lr := out.At(i)
+			logs := h.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+			for i := 0; i < logs.Len(); i++ {
+				lr := logs.At(i)
 				assert.Equal(t, event.TraceID("", "3"), lr.TraceID())
 				assert.Equal(t, events[i].Name, lr.EventName())
 				assert.Equal(t, pcommon.ValueTypeMap, lr.Body().Type())
@@ -95,6 +119,48 @@ func TestOTLPInputMatchesReceiverInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// metricValues returns the data points of the last metrics exported, by
+// metric name and attributes, without their times and exemplars.
+func metricValues(t testing.TB, all []pmetric.Metrics) map[string]string {
+	require.NotEmpty(t, all)
+	out := map[string]string{}
+	rms := all[len(all)-1].ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				point := func(attrs pcommon.Map, v string) {
+					key, err := json.Marshal(attrs.AsRaw())
+					require.NoError(t, err)
+					out[m.Name()+string(key)] = v
+				}
+				switch m.Type() {
+				case pmetric.MetricTypeSum:
+					for d := 0; d < m.Sum().DataPoints().Len(); d++ {
+						dp := m.Sum().DataPoints().At(d)
+						point(dp.Attributes(), fmt.Sprint(dp.IntValue(), dp.DoubleValue()))
+					}
+				case pmetric.MetricTypeGauge:
+					for d := 0; d < m.Gauge().DataPoints().Len(); d++ {
+						dp := m.Gauge().DataPoints().At(d)
+						point(dp.Attributes(), fmt.Sprint(dp.IntValue(), dp.DoubleValue()))
+					}
+				case pmetric.MetricTypeHistogram:
+					for d := 0; d < m.Histogram().DataPoints().Len(); d++ {
+						dp := m.Histogram().DataPoints().At(d)
+						point(dp.Attributes(), fmt.Sprint(dp.Count(), dp.Sum(), dp.BucketCounts().AsRaw()))
+					}
+				default:
+					t.Fatalf("unexpected metric type %s of %s", m.Type(), m.Name())
+				}
+			}
+		}
+	}
+	return out
 }
 
 func TestTraceNamespaceAppliesToOTLPInput(t *testing.T) {

@@ -21,16 +21,20 @@ import (
 type work struct {
 	e       evt
 	scratch plog.LogRecord
+	payload pcommon.Value    // a redacted copy of an OTLP event's payload
 	norm    event.Normalizer // for OTLP input; its caches last one call
 }
 
-var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord()} }}
+var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord(), payload: pcommon.NewValueEmpty()} }}
 
 // release drops what the scratch space still holds of a batch (strings that
 // are views into its buffers), so that an idle pool keeps no batch alive.
 func (w *work) release() {
 	w.e.forget()
 	w.scratch = forgetRecord(w.scratch)
+	if w.payload.Type() != pcommon.ValueTypeEmpty {
+		w.payload = pcommon.NewValueEmpty()
+	}
 	w.norm = event.Normalizer{}
 	workPool.Put(w)
 }
@@ -365,17 +369,30 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 				// the aggregator only ever sees normalized, redacted events;
 				// the input is shared with other pipelines, so changes are
 				// made on a copy
-				rec := lr
+				rec, payload := lr, lr.Body()
 				switch {
+				case needsNormalize(lr) && payload.Type() == pcommon.ValueTypeMap:
+					// OTLP input: the normalized attributes go on a scratch
+					// record, and the payload is read where it is, copied
+					// only when it must be redacted
+					rec = normalizeAttributes(lr, name, w.scratch, &w.norm)
+					f.redactMap(rec.Attributes())
+					if f.needsRedaction(payload.Map(), w.e.memo()) {
+						payload.CopyTo(w.payload)
+						f.redactValue(w.payload)
+						payload = w.payload
+					}
 				case needsNormalize(lr):
 					rec = normalized(lr, name, w.scratch, &w.norm)
 					f.redactRecord(rec)
+					payload = rec.Body()
 				case v.needsRedaction(idx, lr, f, w.e.memo()):
 					lr.CopyTo(w.scratch)
 					rec = w.scratch
 					f.redactRecord(rec)
+					payload = rec.Body()
 				}
-				c.agg.Observe(rec, res)
+				c.agg.ObserveWith(rec, payload, res)
 				n.routed++
 			}
 		}

@@ -305,6 +305,26 @@ func needsNormalize(lr plog.LogRecord) bool {
 	return ok
 }
 
+// normalizeAttributes makes scratch the normalized form of the OTLP event
+// lr, whose body is its payload (a map), all but the payload: scratch gets
+// lr's fields and attributes and the normalized ones, its body is left
+// empty, and the payload is read from lr (see
+// metrics.Aggregator.ObserveWith).
+func normalizeAttributes(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event.Normalizer) plog.LogRecord {
+	_ = scratch.Body().FromRaw(nil) // nil is always accepted
+	lr.Attributes().CopyTo(scratch.Attributes())
+	scratch.SetTimestamp(lr.Timestamp())
+	scratch.SetObservedTimestamp(lr.ObservedTimestamp())
+	scratch.SetTraceID(lr.TraceID())
+	scratch.SetSpanID(lr.SpanID())
+	scratch.SetFlags(lr.Flags())
+	scratch.SetSeverityNumber(lr.SeverityNumber())
+	scratch.SetSeverityText(lr.SeverityText())
+	scratch.SetDroppedAttributesCount(lr.DroppedAttributesCount())
+	n.NormalizeWith(scratch, name, lr.Body())
+	return scratch
+}
+
 // normalizeInPlace turns an OTLP event into a normalized event record. The
 // payload is the map body, or, when the body is not a map, the attributes
 // (copied into a new map body; a non-empty original body is kept under

@@ -127,6 +127,17 @@ func (a *Aggregator) evictStep(_ string, s *stepState) {
 // Observe records one normalized event. res is the resource the event came
 // with; its service.name selects the resource the metrics are reported under.
 func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
+	a.ObserveWith(lr, lr.Body(), res)
+}
+
+// ObserveWith records one normalized event whose payload is body rather than
+// lr's own body: the router normalizes OTLP input into a record holding only
+// attributes, and passes the input's payload along as it is.
+func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcommon.Resource) {
+	payload := noPayload
+	if body.Type() == pcommon.ValueTypeMap {
+		payload = body.Map()
+	}
 	name := lr.EventName()
 	if name == "" {
 		if name = event.Name(lr); name == "" {
@@ -176,13 +187,13 @@ func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
 			task.active.value++
 		}
 	case "task.completed":
-		a.taskOutcome(lr, task, taskID, svc, taskName, "completed", ex)
+		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "completed", ex)
 	case "task.failed":
-		a.taskOutcome(lr, task, taskID, svc, taskName, "failed", ex)
+		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "failed", ex)
 	case "task.cancelled":
-		a.taskOutcome(lr, task, taskID, svc, taskName, "cancelled", ex)
+		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "cancelled", ex)
 	case "task.resolved_manually":
-		a.taskOutcome(lr, task, taskID, svc, taskName, "resolved_manually", ex)
+		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "resolved_manually", ex)
 	case "workflow.task_completed", "workflow.task_failed":
 		a.taskEnded(task, taskID)
 	case "task.retry_requested":
@@ -193,27 +204,25 @@ func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
 	case "step.execution_requested", "step.before_handle":
 		a.stepStarted(attrs, task, taskID, svc, taskName)
 	case "step.completed":
-		a.stepOutcome(lr, attrs, taskID, svc, taskName, "completed", ex)
+		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "completed", ex)
 	case "step.failed":
-		a.stepOutcome(lr, attrs, taskID, svc, taskName, "failed", ex)
+		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "failed", ex)
 	case "step.cancelled":
-		a.stepOutcome(lr, attrs, taskID, svc, taskName, "cancelled", ex)
+		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "cancelled", ex)
 	case "step.resolved_manually":
-		a.stepOutcome(lr, attrs, taskID, svc, taskName, "resolved_manually", ex)
+		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "resolved_manually", ex)
 	case "step.retry_requested":
 		a.find(mStepRetries, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName))).add(1, ex)
 	case "observability.step.backoff":
-		body := bodyMap(lr)
-		if d, ok := payloadFloat(body, event.FieldBackoffSeconds); ok && d >= 0 {
-			a.find(mStepBackoff, svc, orUnknown(payloadStr(body, event.FieldBackoffType))).observe(d, a.tables[mStepBackoff].bounds, ex)
+		if d, ok := payloadFloat(payload, event.FieldBackoffSeconds); ok && d >= 0 {
+			a.find(mStepBackoff, svc, orUnknown(payloadStr(payload, event.FieldBackoffType))).observe(d, a.tables[mStepBackoff].bounds, ex)
 		}
 	case "observability.task.enqueue":
 		a.find(mTasksEnqueued, svc, orUnknown(attrStr(attrs, event.AttrQueueName))).add(1, ex)
 	case "database.query_executed":
-		body := bodyMap(lr)
-		d, ok := payloadFloat(body, event.FieldDuration)
+		d, ok := payloadFloat(payload, event.FieldDuration)
 		if !ok {
-			d, ok = elapsed(lr, body)
+			d, ok = elapsed(lr, payload)
 		}
 		if ok && d >= 0 {
 			a.find(mDBQueryDuration, svc,
@@ -224,10 +233,9 @@ func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
 			}
 		}
 	case "performance.slow_operation":
-		body := bodyMap(lr)
-		kind := payloadStr(body, "kind")
+		kind := payloadStr(payload, "kind")
 		if kind == "" {
-			if kind = payloadStr(body, "operation_type"); kind == "" {
+			if kind = payloadStr(payload, "operation_type"); kind == "" {
 				kind = "other"
 			}
 		}
@@ -236,14 +244,13 @@ func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
 
 	if len(a.user) > 0 {
 		for _, u := range a.matching(name) {
-			a.observeUser(u, name, lr, res, svc, ex)
+			a.observeUser(u, name, lr, body, res, svc, ex)
 		}
 	}
 }
 
-func (a *Aggregator) taskOutcome(lr plog.LogRecord, task *taskState, taskID string, svc int32, taskName, status string, ex *exemplar) {
+func (a *Aggregator) taskOutcome(lr plog.LogRecord, body pcommon.Map, task *taskState, taskID string, svc int32, taskName, status string, ex *exemplar) {
 	a.find(mTasks, svc, taskName, status).add(1, ex)
-	body := bodyMap(lr)
 	d, ok := payloadFloat(body, event.FieldTotalExecutionDuration)
 	if !ok {
 		d, ok = elapsed(lr, body)
@@ -310,10 +317,9 @@ func (a *Aggregator) stepStarted(attrs pcommon.Map, task *taskState, taskID stri
 	}
 }
 
-func (a *Aggregator) stepOutcome(lr plog.LogRecord, attrs pcommon.Map, taskID string, svc int32, taskName, status string, ex *exemplar) {
+func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, taskID string, svc int32, taskName, status string, ex *exemplar) {
 	stepName := orUnknown(attrStr(attrs, event.AttrStepName))
 	a.find(mSteps, svc, taskName, stepName, status).add(1, ex)
-	body := bodyMap(lr)
 	d, ok := payloadFloat(body, event.FieldExecutionDuration)
 	if !ok {
 		d, ok = elapsed(lr, body)
@@ -441,19 +447,15 @@ func attrInt(m pcommon.Map, k string) int64 {
 	return 1
 }
 
+// noPayload stands for the payload of an event whose body is not a map; it
+// is only ever read.
+var noPayload = pcommon.NewMap()
+
 func orUnknown(s string) string {
 	if s == "" {
 		return unknown
 	}
 	return s
-}
-
-// bodyMap returns the payload map; an empty map when the body is not one.
-func bodyMap(lr plog.LogRecord) pcommon.Map {
-	if b := lr.Body(); b.Type() == pcommon.ValueTypeMap {
-		return b.Map()
-	}
-	return pcommon.NewMap()
 }
 
 func payloadFloat(m pcommon.Map, k string) (float64, bool) {

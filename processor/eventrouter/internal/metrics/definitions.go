@@ -98,10 +98,10 @@ func (a *Aggregator) matching(name string) []*userMetric {
 
 // observeUser records one event into a user metric. Events whose value is
 // missing or not a number are skipped; counters also skip negative values.
-func (a *Aggregator) observeUser(u *userMetric, name string, lr plog.LogRecord, res pcommon.Resource, svc int32, ex *exemplar) {
+func (a *Aggregator) observeUser(u *userMetric, name string, lr plog.LogRecord, body pcommon.Value, res pcommon.Resource, svc int32, ex *exemplar) {
 	v := 1.0
 	if u.hasValue {
-		val, ok := u.value.lookup(lr, res)
+		val, ok := u.value.lookup(lr, body, res)
 		if !ok {
 			return
 		}
@@ -119,7 +119,7 @@ func (a *Aggregator) observeUser(u *userMetric, name string, lr plog.LogRecord, 
 			a.addLabel(name)
 			continue
 		}
-		val, ok := p.lookup(lr, res)
+		val, ok := p.lookup(lr, body, res)
 		if !ok {
 			a.addLabel(unknown)
 			continue

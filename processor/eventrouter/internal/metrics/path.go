@@ -68,16 +68,17 @@ func compilePath(s string) (valuePath, error) {
 	return valuePath{}, fmt.Errorf("%q: a path starts with \"payload.\", \"attributes.\" or \"resource.\", or is \"event.name\"", s)
 }
 
-// lookup returns the value the path points to; ok is false when it is absent.
-// For srcEventName the caller uses the name it already has.
-func (p *valuePath) lookup(lr plog.LogRecord, res pcommon.Resource) (pcommon.Value, bool) {
+// lookup returns the value the path points to in an event (its record and
+// its payload, body); ok is false when it is absent. For srcEventName the
+// caller uses the name it already has.
+func (p *valuePath) lookup(lr plog.LogRecord, body pcommon.Value, res pcommon.Resource) (pcommon.Value, bool) {
 	switch p.src {
 	case srcAttributes:
 		return lr.Attributes().Get(p.key)
 	case srcResource:
 		return res.Attributes().Get(p.key)
 	case srcPayload:
-		v := lr.Body()
+		v := body
 		for i := range p.segs {
 			s := &p.segs[i]
 			switch v.Type() {
