@@ -396,16 +396,8 @@ func (s *state) event(forceCE bool) bool {
 	} else {
 		guess := &s.topFirst
 		for {
-			if s.peek() != '"' {
-				return s.expected("a member name (a string)")
-			}
-			kb, _, ok := s.readStr()
-			if !ok || !s.colon() {
-				return false
-			}
-			e := s.key(kb, guess)
-			guess = &e.next
-			if !s.member(&ev, e) {
+			e, ok := s.memberName(&guess)
+			if !ok || !s.member(&ev, e) {
 				return false
 			}
 			if more, ok := s.next('}'); !more {

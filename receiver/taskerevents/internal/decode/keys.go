@@ -196,6 +196,22 @@ func (s *state) key(k []byte, guess *uint16) *keyEntry {
 	return e
 }
 
+// memberName reads a member name and its colon and returns the name's
+// entry. *guess is where the entry expected is kept (see key); it is moved
+// on to the entry's guess of the member that follows.
+func (s *state) memberName(guess **uint16) (*keyEntry, bool) {
+	if s.peek() != '"' {
+		return nil, s.expected("a member name (a string)")
+	}
+	kb, _, ok := s.readStr()
+	if !ok || !s.colon() {
+		return nil, false
+	}
+	e := s.key(kb, *guess)
+	*guess = &e.next
+	return e, true
+}
+
 // lookup returns the entry for the member name k, entering it when new.
 func (s *state) lookup(k []byte) *keyEntry {
 	e, slot, tag := s.keys.find(k)

@@ -76,15 +76,10 @@ func (s *state) object(m pcommon.Map, level int, e *keyEntry, skip attr) bool {
 			s.i = open
 			return s.largeObject(m, level, skip)
 		}
-		if s.peek() != '"' {
-			return s.expected("a member name (a string)")
-		}
-		kb, _, ok := s.readStr()
-		if !ok || !s.colon() {
+		k, ok := s.memberName(&guess)
+		if !ok {
 			return false
 		}
-		k := s.key(kb, guess)
-		guess = &k.next
 		switch {
 		case skip != 0 && k.attr == skip:
 			ok = s.skip(level + s.base + 1)
@@ -128,15 +123,10 @@ func (s *state) largeObject(m pcommon.Map, level int, skip attr) bool {
 	s.i++
 	s.ws()
 	for {
-		if s.peek() != '"' {
-			return s.expected("a member name (a string)")
-		}
-		kb, _, ok := s.readStr()
-		if !ok || !s.colon() {
+		k, ok := s.memberName(&guess)
+		if !ok {
 			return false
 		}
-		k := s.key(kb, guess)
-		guess = &k.next
 		at := s.i
 		if !s.skip(level + s.base + 1) {
 			return false
