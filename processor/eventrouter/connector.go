@@ -97,15 +97,21 @@ func (r *router) classify(lr plog.LogRecord) (string, decision) {
 
 func (d decision) unrouted() bool { return !d.drop && d.to == 0 }
 
-// normalized returns lr, or a normalized copy of it in scratch when it has
-// not been through event.Normalize yet (OTLP input), normalized by n.
-func normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event.Normalizer) plog.LogRecord {
-	if name == "" || !needsNormalize(lr) {
-		return lr
+// normalized returns lr and its payload (its body) when it is normalized
+// already, and otherwise (OTLP input) its normalized form, made by n in
+// scratch: lr's fields and attributes with the normalized ones, and lr's
+// payload read where it is (see normalizeAttributes); only a payload that
+// is not a map body is copied, into a new map.
+func normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event.Normalizer) (plog.LogRecord, pcommon.Value) {
+	switch {
+	case name == "" || !needsNormalize(lr):
+		return lr, lr.Body()
+	case lr.Body().Type() == pcommon.ValueTypeMap:
+		return normalizeAttributes(lr, name, scratch, n), lr.Body()
 	}
 	lr.CopyTo(scratch)
 	normalizeInPlace(scratch, name, n)
-	return scratch
+	return scratch, scratch.Body()
 }
 
 // tracesConnector assembles spans from the events routed to traces.
@@ -252,7 +258,7 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				case name == "" || !d.to.has(toTraces):
 					continue
 				}
-				rec := normalized(lr, name, w.scratch, &w.norm)
+				rec, payload := normalized(lr, name, w.scratch, &w.norm)
 				if !d.sampler.keep(rec.TraceID()) {
 					n.sampled++
 					continue
@@ -264,7 +270,7 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				// the verdict is shared for the input record, not a normalized
 				// copy, and only looked for when no other pipeline found it
 				look := v != nil && rec == lr && !v.known(idx)
-				w.e.read(rec, name, c.r.filter, look)
+				w.e.read(rec, payload, name, c.r.filter, look)
 				if look {
 					v.found(idx, w.e.dirty)
 				}
@@ -369,23 +375,20 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 				// the aggregator only ever sees normalized, redacted events;
 				// the input is shared with other pipelines, so changes are
 				// made on a copy
-				rec, payload := lr, lr.Body()
+				rec, payload := normalized(lr, name, w.scratch, &w.norm)
 				switch {
-				case needsNormalize(lr) && payload.Type() == pcommon.ValueTypeMap:
-					// OTLP input: the normalized attributes go on a scratch
-					// record, and the payload is read where it is, copied
-					// only when it must be redacted
-					rec = normalizeAttributes(lr, name, w.scratch, &w.norm)
+				case rec != lr:
+					// OTLP input, normalized in scratch: the input's payload
+					// is copied only when the input must be redacted
 					f.redactMap(rec.Attributes())
-					if f.needsRedaction(payload.Map(), w.e.memo()) {
+					switch {
+					case payload == rec.Body(): // normalized copied it
+						f.redactValue(payload)
+					case v.needsRedaction(idx, lr, f, w.e.memo()):
 						payload.CopyTo(w.payload)
-						f.redactValue(w.payload)
 						payload = w.payload
+						f.redactValue(payload)
 					}
-				case needsNormalize(lr):
-					rec = normalized(lr, name, w.scratch, &w.norm)
-					f.redactRecord(rec)
-					payload = rec.Body()
 				case v.needsRedaction(idx, lr, f, w.e.memo()):
 					lr.CopyTo(w.scratch)
 					rec = w.scratch
@@ -508,7 +511,8 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 	tid := lr.TraceID()
 	if name != "" && needsNormalize(lr) {
 		act = logFix
-		tid = normalized(lr, name, w.scratch, &w.norm).TraceID()
+		rec, _ := normalized(lr, name, w.scratch, &w.norm)
+		tid = rec.TraceID()
 	}
 	if !d.sampler.keep(tid) {
 		n.sampled++

@@ -244,9 +244,10 @@ func (e *evt) reset() {
 	*e = evt{stepIDs: ids, attrs: attrs, keys: e.keys}
 }
 
-// read fills e from a normalized event record, and finds out whether it
-// needs redaction when verdict is set.
-func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter, verdict bool) {
+// read fills e from a normalized event record and its payload, body (see
+// normalized), and finds out whether it needs redaction when verdict is
+// set.
+func (e *evt) read(lr plog.LogRecord, body pcommon.Value, name string, f *keyFilter, verdict bool) {
 	e.reset()
 	e.look = verdict && f.enabled()
 	e.name = name
@@ -261,7 +262,7 @@ func (e *evt) read(lr plog.LogRecord, name string, f *keyFilter, verdict bool) {
 		e.readAttr(k, v, f)
 		return true
 	})
-	if body := lr.Body(); body.Type() == pcommon.ValueTypeMap {
+	if body.Type() == pcommon.ValueTypeMap {
 		body.Map().Range(func(k string, v pcommon.Value) bool {
 			e.readBody(k, v, f)
 			return true
