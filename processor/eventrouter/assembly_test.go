@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
@@ -191,7 +192,7 @@ func (c *countingTraces) Capabilities() consumer.Capabilities { return consumer.
 func (c *countingTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
 	for _, s := range allSpans([]ptrace.Traces{td}) {
 		c.spans.Add(1)
-		if v, ok := s.Attributes().Get(AttrUnfinished); ok && v.Bool() {
+		if v, ok := s.Attributes().Get(assembly.AttrUnfinished); ok && v.Bool() {
 			c.unfinished.Add(1)
 		}
 	}
@@ -234,9 +235,9 @@ func TestPendingIsBounded(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	for i := 0; i < total; i += batch {
 		require.NoError(t, c.ConsumeLogs(context.Background(), startEvents(i, batch)))
-		require.LessOrEqual(t, c.asm.pendingItems(), int64(cfg.Traces.MaxPending))
+		require.LessOrEqual(t, c.asm.Pending(), int64(cfg.Traces.MaxPending))
 	}
-	assert.Equal(t, int64(cfg.Traces.MaxPending), c.asm.pendingItems(), "pending stays at the bound")
+	assert.Equal(t, int64(cfg.Traces.MaxPending), c.asm.Pending(), "pending stays at the bound")
 	assert.Equal(t, int64(total-cfg.Traces.MaxPending), sink.spans.Load(), "evicted spans are emitted")
 	assert.Equal(t, sink.spans.Load(), sink.unfinished.Load(), "evicted open spans are marked unfinished")
 	runtime.GC()
@@ -247,7 +248,7 @@ func TestPendingIsBounded(t *testing.T) {
 	require.NoError(t, c.Shutdown(context.Background()))
 	assert.Equal(t, int64(total), sink.spans.Load(), "shutdown flushes everything pending")
 	assert.Equal(t, int64(total), sink.unfinished.Load())
-	assert.Zero(t, c.asm.pendingItems())
+	assert.Zero(t, c.asm.Pending())
 }
 
 func TestSpanTimeoutEmitsUnfinished(t *testing.T) {
@@ -258,14 +259,12 @@ func TestSpanTimeoutEmitsUnfinished(t *testing.T) {
 	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
 
 	require.NoError(t, c.ConsumeLogs(context.Background(), startEvents(0, 10)))
-	c.asm.tick(time.Now().Add(30 * time.Minute))
-	require.NoError(t, c.emit(context.Background()))
+	require.NoError(t, c.emit(context.Background(), c.asm.Advance, time.Now().Add(30*time.Minute)))
 	assert.Zero(t, sink.spans.Load())
-	c.asm.tick(time.Now().Add(time.Hour + time.Second))
-	require.NoError(t, c.emit(context.Background()))
+	require.NoError(t, c.emit(context.Background(), c.asm.Advance, time.Now().Add(time.Hour+time.Second)))
 	assert.Equal(t, int64(10), sink.spans.Load())
 	assert.Equal(t, int64(10), sink.unfinished.Load())
-	assert.Zero(t, c.asm.pendingItems())
+	assert.Zero(t, c.asm.Pending())
 }
 
 // An end that arrives before its start waits for it; the task is emitted
@@ -286,14 +285,14 @@ func TestEndBeforeStartAndGraceRelease(t *testing.T) {
 		require.NoError(t, c.ConsumeLogs(context.Background(), buildLogs(t, []fixtureEvent{ev})))
 	}
 	require.Eventually(t, func() bool { return sink.count() > 0 }, 5*time.Second, 10*time.Millisecond)
-	assert.Zero(t, c.asm.pendingItems())
+	assert.Zero(t, c.asm.Pending())
 	want := rows(runFixture(t, createDefaultConfig(), events, 50).traces.AllTraces())
 	assert.Equal(t, want, rows(sink.all()))
 
 	// a late event of the task, after it was emitted, is counted, not lost silently
 	late := buildLogs(t, []fixtureEvent{events[len(events)-2]})
 	require.NoError(t, c.ConsumeLogs(context.Background(), late))
-	require.Eventually(t, func() bool { return c.asm.pendingItems() == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return c.asm.Pending() == 0 }, 5*time.Second, 10*time.Millisecond)
 }
 
 // consumertestTraces is a concurrency-safe sink that can be polled.
@@ -362,7 +361,7 @@ func TestTelemetry(t *testing.T) {
 	}
 	assert.Equal(t, dropped, byReason["drop"], "dropped by rule, counted once for all signals")
 	assert.Zero(t, byReason["sampled"])
-	pending := h.conns[0].(*tracesConnector).asm.pendingItems()
+	pending := h.conns[0].(*tracesConnector).asm.Pending()
 	assert.LessOrEqual(t, pending, int64(100))
 	metadatatest.AssertEqualEventrouterSpansPending(t, tel, []metricdata.DataPoint[int64]{{Value: pending}}, metricdatatest.IgnoreTimestamp())
 
@@ -371,7 +370,7 @@ func TestTelemetry(t *testing.T) {
 	metadatatest.AssertEqualEventrouterSpansEmitted(t, tel, []metricdata.DataPoint[int64]{{Value: emitted}}, metricdatatest.IgnoreTimestamp())
 	unfinished := int64(0)
 	for _, s := range allSpans(h.traces.AllTraces()) {
-		if _, ok := s.Attributes().Get(AttrUnfinished); ok {
+		if _, ok := s.Attributes().Get(assembly.AttrUnfinished); ok {
 			unfinished++
 		}
 	}

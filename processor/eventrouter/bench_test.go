@@ -99,8 +99,7 @@ func benchRouter(b *testing.B, signals []string, receiverRedacted bool) {
 			copies = append(copies[:0], cp)
 		}
 		if tc != nil {
-			tc.asm.flush(time.Now())
-			if err := tc.emit(ctx); err != nil {
+			if err := tc.emit(ctx, tc.asm.Flush, time.Now()); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
 
@@ -118,12 +119,14 @@ func normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event
 type tracesConnector struct {
 	r     *router
 	next  consumer.Traces
-	asm   *assembler
+	mu    sync.Mutex // guards asm
+	asm   *assembly.Assembler
 	timer periodic
 }
 
 func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
-	c := &tracesConnector{r: r, next: next, asm: newAssembler(r.cfg.Traces)}
+	cfg := assembly.Config{SpanTimeout: r.cfg.Traces.SpanTimeout, TaskEndGrace: r.cfg.Traces.TaskEndGrace, MaxPending: r.cfg.Traces.MaxPending}
+	c := &tracesConnector{r: r, next: next, asm: assembly.New(cfg, resourceRedactor{r.filter})}
 	r.asm.Store(c.asm)
 	return c
 }
@@ -186,8 +189,7 @@ func (c *tracesConnector) Capabilities() consumer.Capabilities {
 func (c *tracesConnector) Start(context.Context, component.Host) error {
 	c.r.started()
 	c.timer.start(tickFor(c.r.cfg.Traces), func(now time.Time) {
-		c.asm.tick(now)
-		if err := c.emit(context.Background()); err != nil {
+		if err := c.emit(context.Background(), c.asm.Advance, now); err != nil {
 			c.r.logger.Warn("sending released spans failed", zap.Error(err))
 		}
 	})
@@ -197,34 +199,34 @@ func (c *tracesConnector) Start(context.Context, component.Host) error {
 func (c *tracesConnector) Shutdown(ctx context.Context) error {
 	var err error
 	c.timer.halt(func() {
-		c.asm.flush(time.Now())
-		err = c.emit(ctx)
+		err = c.emit(ctx, c.asm.Flush, time.Now())
 		c.r.asm.CompareAndSwap(c.asm, nil)
 		c.r.done()
 	})
 	return err
 }
 
-// emit sends what the assembler released and records its telemetry.
-func (c *tracesConnector) emit(ctx context.Context) error {
-	c.asm.mu.Lock()
-	td, st := c.asm.take()
-	c.asm.mu.Unlock()
+// emit runs release (Advance or Flush) at now and sends what it released.
+func (c *tracesConnector) emit(ctx context.Context, release func(time.Time), now time.Time) error {
+	c.mu.Lock()
+	release(now)
+	td, st := c.asm.Take()
+	c.mu.Unlock()
 	return c.send(ctx, td, st)
 }
 
-func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st releaseStats) error {
+func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st assembly.Stats) error {
 	t := c.r.telemetry
-	for reason, n := range st.unfinished {
+	for reason, n := range st.Unfinished {
 		t.EventrouterSpansUnfinished.Add(ctx, n, dropAttr(0, reason))
 	}
-	if st.orphans > 0 {
-		t.EventrouterEventsDropped.Add(ctx, st.orphans, dropAttr(toTraces, "orphaned"))
+	if st.Orphans > 0 {
+		t.EventrouterEventsDropped.Add(ctx, st.Orphans, dropAttr(toTraces, "orphaned"))
 	}
-	if st.spans == 0 {
+	if st.Spans == 0 {
 		return nil
 	}
-	t.EventrouterSpansEmitted.Add(ctx, st.spans)
+	t.EventrouterSpansEmitted.Add(ctx, st.Spans)
 	return c.next.ConsumeTraces(ctx, td)
 }
 
@@ -237,11 +239,11 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	var n counts
 	idx := 0 // of the record in the batch
 	a := c.asm
-	a.mu.Lock()
+	c.mu.Lock()
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		res := resSlot{res: rl.Resource()}
+		res := assembly.NewResourceSlot(rl.Resource())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			lrs := sls.At(j).LogRecords()
@@ -274,18 +276,17 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				if look {
 					v.found(idx, w.e.dirty)
 				}
-				if w.e.taskID == "" {
+				if w.e.TaskID == "" {
 					n.noTrace++
 					continue
 				}
-				a.add(&w.e, &res, c.r.filter, now)
-				a.afterAdd(now)
+				a.Add(&w.e.Event, &res, now)
 				n.routed++
 			}
 		}
 	}
-	td, st := a.take()
-	a.mu.Unlock()
+	td, st := a.Take()
+	c.mu.Unlock()
 	c.r.record(ctx, toTraces, n)
 	return c.send(ctx, td, st)
 }

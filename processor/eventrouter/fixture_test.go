@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
 
@@ -81,7 +82,7 @@ func TestFixtureTraces(t *testing.T) {
 		require.False(t, dup, "span %s (%s) emitted twice", s.SpanID(), s.Name())
 		byID[s.SpanID()] = s
 		traces[s.TraceID()] = true
-		_, unfinished := s.Attributes().Get(AttrUnfinished)
+		_, unfinished := s.Attributes().Get(assembly.AttrUnfinished)
 		assert.False(t, unfinished, "span %s is unfinished", s.Name())
 	}
 	assert.Len(t, traces, sum.Tasks, "one trace per task")
@@ -342,7 +343,7 @@ func TestFixtureEventsOfATaskSplit(t *testing.T) {
 		runFixture(t, createDefaultConfig(), b, 50).traces.AllTraces()...))
 	complete := map[string][]spanRow{}
 	for _, r := range split {
-		if !bytes.Contains([]byte(r.Attrs), []byte(AttrUnfinished)) {
+		if !bytes.Contains([]byte(r.Attrs), []byte(assembly.AttrUnfinished)) {
 			complete[r.SpanID] = append(complete[r.SpanID], r)
 		}
 	}

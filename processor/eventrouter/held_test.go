@@ -2,10 +2,8 @@ package eventrouter
 
 import (
 	"context"
-	"reflect"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
@@ -40,20 +37,7 @@ func TestResourcesSharedBetweenTasks(t *testing.T) {
 	}
 	require.NoError(t, c.ConsumeLogs(context.Background(), ld))
 
-	c.asm.mu.Lock()
-	distinct, refs := 0, 0
-	for _, e := range c.asm.resources.m {
-		for ; e != nil; e = e.next {
-			distinct++
-			refs += e.refs
-		}
-	}
-	c.asm.mu.Unlock()
-	assert.Equal(t, 2, distinct, "one held resource per distinct resource")
-	assert.Equal(t, 12, refs, "one reference per task")
-
 	require.NoError(t, c.Shutdown(context.Background()))
-	assert.Empty(t, c.asm.resources.m, "released with the last task")
 	require.Len(t, sink.AllTraces(), 1)
 	// tasks are flushed oldest first; consecutive tasks with one resource
 	// share a ResourceSpans: svc0 (tasks 0-3), svc1 (10-13), svc0 (20-23)
@@ -76,41 +60,6 @@ func TestResourcesSharedBetweenTasks(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 12, spans)
-}
-
-func TestResTable(t *testing.T) {
-	f := newKeyFilter(event.DefaultRedactionConfig())
-	tab := newResTable()
-	res := func(kv ...string) pcommon.Resource {
-		r := pcommon.NewResource()
-		for i := 0; i < len(kv); i += 2 {
-			r.Attributes().PutStr(kv[i], kv[i+1])
-		}
-		return r
-	}
-	hold := func(r pcommon.Resource) *sharedRes {
-		e := tab.lookup(r, f)
-		e.refs++
-		return e
-	}
-	a := hold(res("service.name", "a", "host", "h1"))
-	assert.Same(t, a, hold(res("service.name", "a", "host", "h1")), "equal resources share one entry")
-	assert.Equal(t, 2, a.refs)
-	b := hold(res("service.name", "b"))
-	assert.NotSame(t, a, b)
-	dropped := res("service.name", "b")
-	dropped.SetDroppedAttributesCount(1)
-	assert.NotSame(t, b, hold(dropped), "the dropped count is part of the resource")
-
-	withRefs := res("service.name", "b")
-	entity.ResourceEntityRefs(withRefs).AppendEmpty().SetType("service")
-	e := hold(withRefs)
-	assert.NotSame(t, b, e, "entity references are never shared")
-	assert.Equal(t, 1, entity.ResourceEntityRefs(e.res).Len())
-	tab.release(e)
-
-	tab.release(b)
-	assert.NotSame(t, b, tab.lookup(res("service.name", "b"), f), "the last release removes an entry")
 }
 
 // Attributes of keys the router does not know keep key and value in one
@@ -145,61 +94,6 @@ func TestUnknownAttributesOnSpans(t *testing.T) {
 	assert.NotContains(t, got, "other.attr")
 }
 
-func TestSymbolsAreBounded(t *testing.T) {
-	var a assembler
-	st := &taskState{}
-	first := a.intern(st, "first")
-	require.NotZero(t, first.n&symBit, "a symbol while there is room")
-	var held ref
-	for i := 0; i < 2*maxSymbols; i++ {
-		s := "s" + strconv.Itoa(i)
-		r := a.intern(st, s)
-		require.Equal(t, s, a.str(st, r))
-		require.LessOrEqual(t, len(a.syms.list), maxSymbols)
-		if i == 2*maxSymbols-1 {
-			held = r
-		}
-	}
-	assert.Equal(t, "first", a.str(st, first), "symbols handed out stay valid")
-	assert.Zero(t, held.n&symBit, "once the table is full, strings are held by their task")
-	assert.Equal(t, "s4096", a.syms.bytes([]byte("s4096")), "a full table copies")
-	assert.Equal(t, "first", a.syms.bytes([]byte("first")))
-	assert.Equal(t, ref{}, a.intern(st, ""))
-
-	var b assembler
-	long := strings.Repeat("x", maxSymbolLen+1)
-	r := b.intern(st, long)
-	assert.Zero(t, r.n&symBit, "a long string is held by its task")
-	assert.Equal(t, long, b.str(st, r))
-	assert.Empty(t, b.syms.list)
-}
-
-// The held forms are kept free of Go pointers, so that the garbage
-// collector does not scan the pending state (see held.go).
-func TestHeldFormsHaveNoPointers(t *testing.T) {
-	for _, v := range []any{span{}, attr{}, heldEvent{}, orchMark{}, spanExtra{}, ref{}} {
-		typ := reflect.TypeOf(v)
-		assert.False(t, hasPointers(typ), "%s holds a pointer", typ)
-	}
-}
-
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.String, reflect.Slice, reflect.Map, reflect.Interface,
-		reflect.Chan, reflect.Func, reflect.UnsafePointer:
-		return true
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Emitted spans' strings are views into their task's buffer: reusing the
 // parts of released tasks must never change a span already emitted.
 func TestEmittedSpansOutliveTheirTask(t *testing.T) {
@@ -207,10 +101,10 @@ func TestEmittedSpansOutliveTheirTask(t *testing.T) {
 	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
 	release := func(ld plog.Logs) ptrace.Traces {
 		require.NoError(t, c.ConsumeLogs(context.Background(), ld))
-		c.asm.flush(time.Now())
-		c.asm.mu.Lock()
-		defer c.asm.mu.Unlock()
-		td, _ := c.asm.take()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.asm.Flush(time.Now())
+		td, _ := c.asm.Take()
 		return td
 	}
 	var m ptrace.JSONMarshaler

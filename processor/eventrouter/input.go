@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 )
 
 // keyFilter wraps event.Redactor with a table of what the router knows
@@ -19,7 +20,7 @@ import (
 // instead of matching every fragment again.
 type keyFilter struct {
 	r     *event.Redactor
-	known []bool // verdicts for knownKeys, by id
+	known []bool // verdicts for assembly.KnownKeys, by id
 	body  []bool // verdicts for the payload fields of bodyFields, by index
 	mu    sync.Mutex
 	cache atomic.Pointer[map[string]keyInfo] // copy on write: reads take no lock
@@ -28,8 +29,8 @@ type keyFilter struct {
 // keyInfo is what the router knows about one key.
 type keyInfo struct {
 	sensitive bool  // values under the key are redacted (event.Redactor.Sensitive)
-	attr      uint8 // id of a known attribute key (knownKeys), else keyUnknown
-	body      uint8 // 1 + index of a payload field copied onto spans (bodyFieldList), else 0
+	attr      uint8 // id of a known attribute key (assembly.KnownKeys), else assembly.KeyUnknown
+	body      uint8 // 1 + index of a payload field copied onto spans (assembly.BodyFields), else 0
 	field     uint8 // payload field span assembly reads for times and batches, else fieldNone
 }
 
@@ -46,13 +47,13 @@ const maxCachedKeys = 4096
 
 func newKeyFilter(cfg event.RedactionConfig) *keyFilter {
 	f := &keyFilter{r: event.NewRedactor(cfg)}
-	f.known = make([]bool, len(knownKeys))
-	for i, k := range knownKeys {
+	f.known = make([]bool, len(assembly.KnownKeys))
+	for i, k := range assembly.KnownKeys {
 		f.known[i] = i > 0 && f.r.Sensitive(k)
 	}
-	f.body = make([]bool, len(bodyFieldList))
-	for i, bf := range bodyFieldList {
-		f.body[i] = f.r.Sensitive(bf.field) || f.r.Sensitive(bf.attr)
+	f.body = make([]bool, len(assembly.BodyFields))
+	for i, bf := range assembly.BodyFields {
+		f.body[i] = f.r.Sensitive(bf.Field) || f.r.Sensitive(bf.Attr)
 	}
 	// the keys span assembly reads are known from the start
 	m := make(map[string]keyInfo, len(assemblyKeys))
@@ -64,17 +65,10 @@ func newKeyFilter(cfg event.RedactionConfig) *keyFilter {
 }
 
 var (
-	knownKeyID = func() map[string]uint8 {
-		m := make(map[string]uint8, len(knownKeys))
-		for i, k := range knownKeys[1:] {
-			m[k] = uint8(i + 1)
-		}
-		return m
-	}()
 	bodyFieldIndex = func() map[string]int {
-		m := make(map[string]int, len(bodyFieldList))
-		for i, bf := range bodyFieldList {
-			m[bf.field] = i
+		m := make(map[string]int, len(assembly.BodyFields))
+		for i, bf := range assembly.BodyFields {
+			m[bf.Field] = i
 		}
 		return m
 	}()
@@ -90,11 +84,11 @@ var (
 	assemblyKeys = func() map[string]keyInfo {
 		var none keyFilter
 		m := map[string]keyInfo{}
-		for _, k := range knownKeys[1:] {
+		for _, k := range assembly.KnownKeys[1:] {
 			m[k] = none.newInfo(k)
 		}
-		for _, bf := range bodyFieldList {
-			m[bf.field] = none.newInfo(bf.field)
+		for _, bf := range assembly.BodyFields {
+			m[bf.Field] = none.newInfo(bf.Field)
 		}
 		for k := range timingFields {
 			m[k] = none.newInfo(k)
@@ -104,7 +98,7 @@ var (
 )
 
 func (f *keyFilter) newInfo(k string) keyInfo {
-	in := keyInfo{sensitive: f.r.Sensitive(k), attr: knownKeyID[k], field: timingFields[k]}
+	in := keyInfo{sensitive: f.r.Sensitive(k), attr: assembly.KeyID(k), field: timingFields[k]}
 	if i, ok := bodyFieldIndex[k]; ok {
 		in.body = uint8(i + 1)
 	}
@@ -354,3 +348,10 @@ func normalizeInPlace(lr plog.LogRecord, name string, n *event.Normalizer) {
 	}
 	n.Normalize(lr, name)
 }
+
+// resourceRedactor is the filter as span assembly sees it: it redacts the
+// resources spans are emitted with.
+type resourceRedactor struct{ f *keyFilter }
+
+func (r resourceRedactor) NeedsRedaction(m pcommon.Map) bool { return r.f.needsRedaction(m, nil) }
+func (r resourceRedactor) RedactMap(m pcommon.Map)           { r.f.redactMap(m) }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -99,25 +98,25 @@ func heldBytes(t *testing.T, recycled bool, batches func(yield func(plog.Logs)))
 	require.NoError(t, err)
 	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
-	a := c.(*tracesConnector).asm
+	tc := c.(*tracesConnector)
+	a := tc.asm
 
 	before := liveHeap()
 	if recycled {
 		for first := 0; first < 4096; first += 256 {
 			require.NoError(t, c.ConsumeLogs(context.Background(), openFixtureTasks(t, 1_000_000+first, 256)))
 		}
-		a.flush(time.Now())
-		a.mu.Lock()
-		_, _ = a.take()
-		a.mu.Unlock()
+		tc.mu.Lock()
+		a.Flush(time.Now())
+		_, _ = a.Take()
+		tc.mu.Unlock()
 	}
 	batches(func(ld plog.Logs) { require.NoError(t, c.ConsumeLogs(context.Background(), ld)) })
-	a.mu.Lock()
-	a.freeTasks, a.freeTaskX = nil, nil
-	a.freeSpans, a.freeAttrs = slabs[span]{}, slabs[attr]{}
-	a.mu.Unlock()
+	tc.mu.Lock()
+	a.Trim()
+	tc.mu.Unlock()
 	after := liveHeap()
-	pending = a.pendingItems()
+	pending = a.Pending()
 	require.Positive(t, pending)
 	runtime.KeepAlive(c)
 	return float64(int64(after)-int64(before)) / float64(pending), pending
@@ -164,13 +163,4 @@ func TestPendingSpanMemory(t *testing.T) {
 		t.Logf("%d running fixture tasks, %s: %d pending spans and span events, %.0f bytes each", copies, parts, pending, perItem)
 		require.LessOrEqual(t, perItem, 768.0)
 	}
-}
-
-// The held structures are sized to Go's allocation classes; a new field
-// that pushes one into the next class costs every pending span.
-func TestHeldSizes(t *testing.T) {
-	require.Equal(t, uintptr(24), unsafe.Sizeof(attr{}))
-	require.Equal(t, uintptr(32), unsafe.Sizeof(heldEvent{}))
-	require.Equal(t, uintptr(80), unsafe.Sizeof(span{}))
-	require.Equal(t, uintptr(168), unsafe.Sizeof(taskState{})) // in the 176-byte class
 }

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadata"
 )
 
@@ -31,7 +32,7 @@ type router struct {
 	outputs signals // signals with a pipeline
 	counter signals // the one signal instance that counts router-wide drops
 	warned  bool
-	asm     atomic.Pointer[assembler]
+	asm     atomic.Pointer[assembly.Assembler]
 	release func()
 
 	// redaction verdicts shared by the pipelines (verdicts.go): how many
@@ -96,7 +97,7 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 		}
 		if err := tb.RegisterEventrouterSpansPendingCallback(func(_ context.Context, o metric.Int64Observer) error {
 			if a := r.asm.Load(); a != nil {
-				o.Observe(a.pendingItems())
+				o.Observe(a.Pending())
 			}
 			return nil
 		}); err != nil {

@@ -1,4 +1,4 @@
-package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
+package assembly // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 
 import (
 	"encoding/binary"
@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/xpdata/entity"
 )
 
-// This file holds the compact forms of what the assembler keeps while a
+// This file holds the compact forms of what the Assembler keeps while a
 // task is pending. A sidecar holds every open task of its service, so the
 // bytes per pending span are its price (bench/opentasks_test.go measures
 // them; TestPendingSpanMemory keeps them bounded).
@@ -28,31 +28,31 @@ import (
 // hands out strings that share one buffer per request, and a single held
 // substring would keep the whole request alive. Held strings are therefore
 // copied into the task's byte buffer, or, for values that repeat from task
-// to task (names, types, states), into the assembler's symbol table.
+// to task (names, types, states), into the Assembler's symbol table.
 
 // ref is a held string: bytes of the task's buffer, or an entry of the
-// assembler's symbol table when n has symBit set (off is then its index).
+// Assembler's symbol table when n has symBit set (off is then its index).
 type ref struct{ off, n uint32 }
 
 const symBit = 1 << 31
 
 // attr is one attribute held on a span or span event (24 bytes, against 48
-// for the kv it is made from). A known key is only its id. The key of any
+// for the KV it is made from). A known key is only its id. The key of any
 // other attribute is kept in v: alone for a number or a boolean, in front
 // of the string value otherwise, n then being the key's length.
 type attr struct {
 	v    ref
 	n    uint64 // int64, float64 bits, 0/1, or len(key) (see above)
-	id   uint8  // of known keys, else keyUnknown
+	id   uint8  // of known keys, else KeyUnknown
 	typ  uint8  // a pcommon.ValueType
 	prio int8
 }
 
 // key is the attribute's key; st is the task holding it.
-func (a *assembler) key(st *taskState, x *attr) string {
+func (a *Assembler) key(st *taskState, x *attr) string {
 	switch {
-	case x.id != keyUnknown:
-		return knownKeys[x.id]
+	case x.id != KeyUnknown:
+		return KnownKeys[x.id]
 	case x.typ == typStr:
 		return a.str(st, x.v)[:x.n]
 	}
@@ -60,11 +60,11 @@ func (a *assembler) key(st *taskState, x *attr) string {
 }
 
 // value is the string value of x.
-func (a *assembler) value(st *taskState, x *attr) string {
+func (a *Assembler) value(st *taskState, x *attr) string {
 	switch {
 	case x.typ != typStr:
 		return ""
-	case x.id == keyUnknown:
+	case x.id == KeyUnknown:
 		return a.str(st, x.v)[x.n:]
 	}
 	return a.str(st, x.v)
@@ -78,7 +78,7 @@ func (x *attr) num() uint64 {
 	return x.n
 }
 
-func (a *assembler) putAttr(st *taskState, x *attr, m pcommon.Map) {
+func (a *Assembler) putAttr(st *taskState, x *attr, m pcommon.Map) {
 	k := a.key(st, x)
 	switch x.typ {
 	case typStr:
@@ -93,8 +93,8 @@ func (a *assembler) putAttr(st *taskState, x *attr, m pcommon.Map) {
 }
 
 // sameKey reports whether x, held by st, holds the attribute in.
-func (a *assembler) sameKey(st *taskState, x *attr, in *kv) bool {
-	return x.id == in.id && (in.id != keyUnknown || a.key(st, x) == in.key)
+func (a *Assembler) sameKey(st *taskState, x *attr, in *KV) bool {
+	return x.id == in.id && (in.id != KeyUnknown || a.key(st, x) == in.key)
 }
 
 // lessValue orders two values of one key, to break ties the same way
@@ -126,9 +126,9 @@ var internedValue = func() (t [256]bool) {
 		"tasker.batch.processing_mode", "tasker.orchestration.final_status", "tasker.reenqueue.reason",
 		"tasker.task.type", "tasker.task.health_status", "tasker.db.query_name", "tasker.dependency.name",
 	} {
-		id, ok := knownKeyID[k]
+		id, ok := keyIDs[k]
 		if !ok {
-			panic("eventrouter: interned key is not a known key: " + k)
+			panic("assembly: interned key is not a known key: " + k)
 		}
 		t[id] = true
 	}
@@ -185,7 +185,7 @@ func (t *symbols) add(s string) ref {
 }
 
 // str returns the held string r of task st.
-func (a *assembler) str(st *taskState, r ref) string {
+func (a *Assembler) str(st *taskState, r ref) string {
 	switch {
 	case r.n&symBit != 0:
 		return a.syms.list[r.off]
@@ -208,7 +208,7 @@ func (st *taskState) hold(s string) ref {
 
 // intern holds s as a symbol, or in the task's buffer when the table is
 // full.
-func (a *assembler) intern(st *taskState, s string) ref {
+func (a *Assembler) intern(st *taskState, s string) ref {
 	if s == "" {
 		return ref{}
 	}
@@ -230,20 +230,21 @@ type sharedRes struct {
 
 // resTable interns resources by content. An entry lives while tasks hold it.
 type resTable struct {
-	seed maphash.Seed
-	m    map[uint64]*sharedRes
+	seed   maphash.Seed
+	m      map[uint64]*sharedRes
+	redact Redactor
 }
 
-func newResTable() resTable {
-	return resTable{seed: maphash.MakeSeed(), m: map[uint64]*sharedRes{}}
+func newResTable(redact Redactor) resTable {
+	return resTable{seed: maphash.MakeSeed(), m: map[uint64]*sharedRes{}, redact: redact}
 }
 
 // lookup returns the entry of a resource equal to res, adding one if there
 // is none. A resource with entity references is not shared (pcommon cannot
 // compare them): it gets its own entry, outside the table.
-func (t *resTable) lookup(res pcommon.Resource, f *keyFilter) *sharedRes {
+func (t *resTable) lookup(res pcommon.Resource) *sharedRes {
 	if entity.ResourceEntityRefs(res).Len() > 0 {
-		return newSharedRes(res, f, 0)
+		return newSharedRes(res, t.redact, 0)
 	}
 	var h maphash.Hash
 	h.SetSeed(t.seed)
@@ -257,20 +258,20 @@ func (t *resTable) lookup(res pcommon.Resource, f *keyFilter) *sharedRes {
 			return e
 		}
 	}
-	e := newSharedRes(res, f, sum)
+	e := newSharedRes(res, t.redact, sum)
 	e.next = t.m[sum]
 	t.m[sum] = e
 	return e
 }
 
-func newSharedRes(res pcommon.Resource, f *keyFilter, sum uint64) *sharedRes {
+func newSharedRes(res pcommon.Resource, f Redactor, sum uint64) *sharedRes {
 	e := &sharedRes{orig: pcommon.NewResource(), hash: sum}
 	res.CopyTo(e.orig)
 	e.res = e.orig
-	if f.needsRedaction(res.Attributes(), nil) {
+	if f != nil && f.NeedsRedaction(res.Attributes()) {
 		e.res = pcommon.NewResource()
 		res.CopyTo(e.res)
-		f.redactMap(e.res.Attributes())
+		f.RedactMap(e.res.Attributes())
 	}
 	return e
 }
