@@ -9,6 +9,7 @@ import (
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
+	"go.opentelemetry.io/collector/component"
 )
 
 // Preset names.
@@ -41,6 +42,10 @@ type Config struct {
 	TraceNamespace string `mapstructure:"trace_namespace"`
 	// Redaction filters sensitive values before anything leaves the router.
 	Redaction event.RedactionConfig `mapstructure:"redaction"`
+	// Storage is the id of a storage extension (file_storage) that keeps
+	// the pending tasks and tombstones: with it, an acknowledged event
+	// survives a crash and a restart carries on where it stopped.
+	Storage *component.ID `mapstructure:"storage"`
 	// Traces configures span assembly.
 	Traces TracesConfig `mapstructure:"traces"`
 	// Metrics configures the metrics built from events.
@@ -73,6 +78,9 @@ type TracesConfig struct {
 	// TaskEndGrace is how long a task's spans are still held after its
 	// terminal event, so that late events of the task join them.
 	TaskEndGrace time.Duration `mapstructure:"task_end_grace"`
+	// MaxTombstoneSpans bounds the spans remembered of emitted tasks (17
+	// bytes each), so that late and repeated events never emit a span twice.
+	MaxTombstoneSpans int `mapstructure:"max_tombstone_spans"`
 }
 
 func createDefaultConfig() *Config {
@@ -81,9 +89,10 @@ func createDefaultConfig() *Config {
 		Unmatched: []string{SignalLogs},
 		Redaction: event.DefaultRedactionConfig(),
 		Traces: TracesConfig{
-			SpanTimeout:  10 * time.Minute,
-			MaxPending:   200000,
-			TaskEndGrace: 5 * time.Second,
+			SpanTimeout:       10 * time.Minute,
+			MaxPending:        200000,
+			TaskEndGrace:      5 * time.Second,
+			MaxTombstoneSpans: 500000,
 		},
 		Metrics: metrics.DefaultConfig(),
 	}
@@ -127,6 +136,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Traces.MaxPending <= 0 {
 		errs = append(errs, fmt.Errorf("traces.max_pending: must be positive, got %d", c.Traces.MaxPending))
+	}
+	if c.Traces.MaxTombstoneSpans <= 0 {
+		errs = append(errs, fmt.Errorf("traces.max_tombstone_spans: must be positive, got %d", c.Traces.MaxTombstoneSpans))
 	}
 	if c.Traces.TaskEndGrace < 0 {
 		errs = append(errs, fmt.Errorf("traces.task_end_grace: must not be negative, got %v", c.Traces.TaskEndGrace))

@@ -31,7 +31,9 @@ func TestLoadConfig(t *testing.T) {
 	custom.Drop = []string{"test.*"}
 	custom.TraceNamespace = "shop-eu"
 	custom.Redaction = event.RedactionConfig{Enabled: true, ExtraKeys: []string{"iban"}, AllowKeys: []string{"token_count"}}
-	custom.Traces = TracesConfig{SpanTimeout: 30 * time.Minute, MaxPending: 5000, TaskEndGrace: 2 * time.Second}
+	storageID := component.MustNewIDWithName("file_storage", "router")
+	custom.Storage = &storageID
+	custom.Traces = TracesConfig{SpanTimeout: 30 * time.Minute, MaxPending: 5000, TaskEndGrace: 2 * time.Second, MaxTombstoneSpans: 1000}
 	custom.Metrics = metrics.DefaultConfig()
 	custom.Metrics.FlushInterval = 30 * time.Second
 
@@ -48,6 +50,7 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewIDWithName(metadata.Type, "bad_preset"), wantErr: `preset: "sidekiq" is not one of`},
 		{id: component.NewIDWithName(metadata.Type, "bad_traces"), wantErr: "traces.span_timeout: must be positive"},
 		{id: component.NewIDWithName(metadata.Type, "bad_traces"), wantErr: "traces.max_pending: must be positive"},
+		{id: component.NewIDWithName(metadata.Type, "bad_traces"), wantErr: "traces.max_tombstone_spans: must be positive"},
 		{id: component.NewIDWithName(metadata.Type, "empty_events"), wantErr: "routes[0].events: must name at least one event"},
 		{id: component.NewIDWithName(metadata.Type, "bad_redaction"), wantErr: "redaction: empty key fragment"},
 	}
@@ -77,6 +80,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, 10*time.Minute, cfg.Traces.SpanTimeout)
 	assert.Equal(t, 200000, cfg.Traces.MaxPending)
 	assert.Equal(t, 5*time.Second, cfg.Traces.TaskEndGrace)
+	assert.Equal(t, 500000, cfg.Traces.MaxTombstoneSpans)
+	assert.Nil(t, cfg.Storage)
 	assert.Equal(t, 15*time.Second, cfg.Metrics.FlushInterval)
 	require.NoError(t, confmap.Validate(cfg))
 }

@@ -2,6 +2,7 @@ package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processo
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -122,10 +123,16 @@ type tracesConnector struct {
 	mu    sync.Mutex // guards asm
 	asm   *assembly.Assembler
 	timer periodic
+	store *taskStore        // with storage configured
+	recs  []assembly.Record // scratch of ConsumeLogs, under mu
 }
 
 func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
-	cfg := assembly.Config{SpanTimeout: r.cfg.Traces.SpanTimeout, TaskEndGrace: r.cfg.Traces.TaskEndGrace, MaxPending: r.cfg.Traces.MaxPending}
+	t := r.cfg.Traces
+	cfg := assembly.Config{
+		SpanTimeout: t.SpanTimeout, TaskEndGrace: t.TaskEndGrace, MaxPending: t.MaxPending,
+		MaxTombstoneSpans: t.MaxTombstoneSpans, Journal: r.cfg.Storage != nil,
+	}
 	c := &tracesConnector{r: r, next: next, asm: assembly.New(cfg, resourceRedactor{r.filter})}
 	r.asm.Store(c.asm)
 	return c
@@ -186,8 +193,13 @@ func (c *tracesConnector) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
-func (c *tracesConnector) Start(context.Context, component.Host) error {
+func (c *tracesConnector) Start(ctx context.Context, host component.Host) error {
 	c.r.started()
+	if c.r.cfg.Storage != nil {
+		if err := c.startStorage(ctx, host); err != nil {
+			return err
+		}
+	}
 	c.timer.start(tickFor(c.r.cfg.Traces), func(now time.Time) {
 		if err := c.emit(context.Background(), c.asm.Advance, now); err != nil {
 			c.r.logger.Warn("sending released spans failed", zap.Error(err))
@@ -199,7 +211,13 @@ func (c *tracesConnector) Start(context.Context, component.Host) error {
 func (c *tracesConnector) Shutdown(ctx context.Context) error {
 	var err error
 	c.timer.halt(func() {
-		err = c.emit(ctx, c.asm.Flush, time.Now())
+		if c.store != nil {
+			// the pending tasks are on storage: the next start carries on
+			// with them, instead of emitting them unfinished now
+			err = c.store.close(ctx)
+		} else {
+			err = c.emit(ctx, c.asm.Flush, time.Now())
+		}
 		c.r.asm.CompareAndSwap(c.asm, nil)
 		c.r.done()
 	})
@@ -212,7 +230,25 @@ func (c *tracesConnector) emit(ctx context.Context, release func(time.Time), now
 	release(now)
 	td, st := c.asm.Take()
 	c.mu.Unlock()
-	return c.send(ctx, td, st)
+	return c.deliver(ctx, td, st)
+}
+
+// deliver sends released spans, then applies the storage changes of their
+// release: a task leaves storage only once its spans were accepted.
+func (c *tracesConnector) deliver(ctx context.Context, td ptrace.Traces, st assembly.Stats) error {
+	if err := c.send(ctx, td, st); err != nil {
+		return err
+	}
+	if c.store == nil || len(st.Settle) == 0 {
+		return nil
+	}
+	if err := c.store.write(ctx, st.Settle); err != nil {
+		// the delivered tasks stay stored: a restart emits them again
+		c.r.logger.Warn("removing delivered tasks from storage failed", zap.Error(err))
+		return nil
+	}
+	c.r.telemetry.EventrouterStorageWrites.Add(ctx, 1)
+	return nil
 }
 
 func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st assembly.Stats) error {
@@ -222,6 +258,9 @@ func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st assembl
 	}
 	if st.Orphans > 0 {
 		t.EventrouterEventsDropped.Add(ctx, st.Orphans, dropAttr(toTraces, "orphaned"))
+	}
+	if st.Duplicates > 0 {
+		t.EventrouterEventsDropped.Add(ctx, st.Duplicates, dropAttr(toTraces, "duplicate"))
 	}
 	if st.Spans == 0 {
 		return nil
@@ -285,10 +324,23 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
+	if c.store != nil {
+		// what the batch changed is on storage before it is acknowledged
+		c.recs = a.Dirty(c.recs[:0])
+		if len(c.recs) > 0 {
+			err := c.store.write(ctx, c.recs)
+			clear(c.recs)
+			if err != nil {
+				c.mu.Unlock()
+				return fmt.Errorf("storage: writing the pending tasks of the batch: %w", err)
+			}
+			c.r.telemetry.EventrouterStorageWrites.Add(ctx, 1)
+		}
+	}
 	td, st := a.Take()
 	c.mu.Unlock()
 	c.r.record(ctx, toTraces, n)
-	return c.send(ctx, td, st)
+	return c.deliver(ctx, td, st)
 }
 
 // metricsConnector feeds every event routed to metrics, sampled or not, to

@@ -21,6 +21,7 @@ import (
 // same routing decision; what they share is compiled once: the routing
 // table, the redaction filter and the component's own telemetry.
 type router struct {
+	id        component.ID
 	cfg       *Config
 	routes    *routeTable
 	filter    *keyFilter
@@ -88,6 +89,7 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 			return nil, err
 		}
 		r = &router{
+			id:        set.ID,
 			cfg:       cfg,
 			routes:    newRouteTable(cfg),
 			filter:    newKeyFilter(cfg.Redaction),

@@ -1,6 +1,7 @@
 package assembly // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 
 import (
+	"cmp"
 	"sync/atomic"
 	"time"
 
@@ -23,10 +24,18 @@ type Assembler struct {
 	tasks      map[pcommon.TraceID]*taskState
 	head, tail *taskState // by creation, oldest first
 	ended      []*taskState
-	tombs      map[pcommon.TraceID]time.Duration
-	tombOrder  []pcommon.TraceID
 	pending    int
 	pendingObs atomic.Int64
+
+	// tombstones of released tasks (tombstone.go), in expiry order
+	tombs        map[pcommon.TraceID]*tombstone
+	tombOrder    []tombEntry
+	tombSpans    int
+	maxTombSpans int
+
+	// with journal set, the tasks changed since the last Dirty
+	journal  bool
+	dirtyIDs []pcommon.TraceID
 
 	resources resTable
 	syms      symbols
@@ -77,6 +86,11 @@ type Stats struct {
 	Spans      int64            // spans emitted
 	Unfinished map[string]int64 // spans emitted without a start or an end, by release reason
 	Orphans    int64            // span events whose span was never seen
+	Duplicates int64            // spans and span events dropped as already emitted
+	// Settle (with Config.Journal) are the storage changes the releases
+	// make: deleted snapshots and written or expired tombstones. Apply them
+	// once the released spans were delivered.
+	Settle []Record
 }
 
 // Config times and bounds span assembly.
@@ -90,6 +104,11 @@ type Config struct {
 	// MaxPending bounds the spans and span events held; past it the oldest
 	// task is released.
 	MaxPending int
+	// MaxTombstoneSpans bounds the spans remembered by tombstones; past it
+	// the oldest tombstone is forgotten. 0: MaxPending.
+	MaxTombstoneSpans int
+	// Journal: keep track of what changed, for Dirty and Stats.Settle.
+	Journal bool
 }
 
 // Redactor redacts the resources spans are emitted with.
@@ -102,15 +121,17 @@ type Redactor interface {
 // resources of emitted spans.
 func New(cfg Config, redact Redactor) *Assembler {
 	return &Assembler{
-		timeout:    cfg.SpanTimeout,
-		grace:      cfg.TaskEndGrace,
-		maxPending: cfg.MaxPending,
-		base:       time.Now(),
-		tasks:      map[pcommon.TraceID]*taskState{},
-		tombs:      map[pcommon.TraceID]time.Duration{},
-		resources:  newResTable(redact),
-		out:        ptrace.NewTraces(),
-		stats:      Stats{Unfinished: map[string]int64{}},
+		timeout:      cfg.SpanTimeout,
+		grace:        cfg.TaskEndGrace,
+		maxPending:   cfg.MaxPending,
+		base:         time.Now(),
+		tasks:        map[pcommon.TraceID]*taskState{},
+		tombs:        map[pcommon.TraceID]*tombstone{},
+		maxTombSpans: cmp.Or(cfg.MaxTombstoneSpans, cfg.MaxPending),
+		journal:      cfg.Journal,
+		resources:    newResTable(redact),
+		out:          ptrace.NewTraces(),
+		stats:        Stats{Unfinished: map[string]int64{}},
 	}
 }
 
@@ -174,8 +195,10 @@ func (a *Assembler) state(e *Event, rs *ResourceSlot, now time.Duration) *taskSt
 	} else {
 		st.prev, a.tail.next, a.tail = a.tail, st, st
 	}
-	if until, ok := a.tombs[e.TraceID]; ok && now < until {
-		// a late event of a task that already ended and was emitted
+	if _, ok := a.tombs[e.TraceID]; ok {
+		// a late event of a task already emitted: what it adds goes out
+		// after the grace period
+		st.late = true
 		a.markEnded(st, now)
 	}
 	return st
@@ -265,14 +288,7 @@ func (a *Assembler) Advance(wall time.Time) {
 	for a.head != nil && now >= a.head.created+a.timeout {
 		a.release(a.head, reasonTimeout, now)
 	}
-	for len(a.tombOrder) > 0 {
-		id := a.tombOrder[0]
-		if until, ok := a.tombs[id]; ok && now < until {
-			break
-		}
-		delete(a.tombs, id)
-		a.tombOrder = a.tombOrder[1:]
-	}
+	a.expireTombs(now)
 	a.pendingObs.Store(int64(a.pending))
 }
 
@@ -300,14 +316,4 @@ func (a *Assembler) unlink(st *taskState) {
 	st.live = false
 	delete(a.tasks, st.traceID)
 	a.pending -= int(st.items)
-}
-func (a *Assembler) tomb(st *taskState, now time.Duration) {
-	if _, ok := a.tombs[st.traceID]; !ok {
-		a.tombOrder = append(a.tombOrder, st.traceID)
-	}
-	a.tombs[st.traceID] = now + a.timeout
-	for len(a.tombOrder) > a.maxPending {
-		delete(a.tombs, a.tombOrder[0])
-		a.tombOrder = a.tombOrder[1:]
-	}
 }

@@ -226,6 +226,7 @@ type sharedRes struct {
 	hash uint64
 	refs int        // tasks holding it
 	next *sharedRes // same hash
+	enc  []byte     // res encoded for snapshots, once
 }
 
 // resTable interns resources by content. An entry lives while tasks hold it.

@@ -29,8 +29,8 @@ func byStartThenID(x, y *span) int {
 // output; the caller holds a.mu.
 func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 	a.unlink(st)
-	if st.ended {
-		a.tomb(st, now)
+	if a.journal && st.stored {
+		a.stats.Settle = append(a.stats.Settle, Record{Key: taskKey(a.createdAt(st), st.traceID)})
 	}
 	taskID := st.taskSpan
 	a.buildOrchestration(st)
@@ -100,6 +100,14 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 		}
 	}
 
+	// a task emitted before gives only what it did not emit complete
+	var tomb *tombstone
+	if st.late {
+		if tomb = a.tombs[st.traceID]; tomb != nil {
+			all = a.keepLate(st, tomb, all)
+		}
+	}
+
 	// span events go to their target span, else the task span; they are
 	// sorted by target, then time and name (stable: arrival order breaks
 	// the remaining ties), so each span's events are one run
@@ -108,6 +116,10 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 		var taskSpan *span
 		for _, he := range st.x.events {
 			target := st.find(he.target)
+			if target == nil && tomb != nil && tomb.find(he.target) >= 0 {
+				a.stats.Duplicates++ // its span went out before
+				continue
+			}
 			if target == nil {
 				if taskSpan == nil {
 					taskSpan = st.find(taskID)
@@ -116,6 +128,10 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 			}
 			if target == nil {
 				a.stats.Orphans++
+				continue
+			}
+			if target.dup {
+				a.stats.Duplicates++
 				continue
 			}
 			he.target = target.id
@@ -135,6 +151,7 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 		})
 	}
 	a.emit(st, all, evs, reason)
+	a.entomb(st, all, now)
 	clear(all)
 	clear(batches)
 	clear(steps)

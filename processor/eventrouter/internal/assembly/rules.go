@@ -71,6 +71,10 @@ func (s *span) setEnd(ts pcommon.Timestamp, prio int8) {
 }
 func (a *Assembler) add(e *Event, rs *ResourceSlot, now time.Duration) {
 	st := a.state(e, rs, now)
+	if a.journal && !st.dirty {
+		st.dirty = true
+		a.dirtyIDs = append(a.dirtyIDs, st.traceID)
+	}
 	if e.TS > st.lastTS {
 		st.lastTS = e.TS
 	}

@@ -34,6 +34,7 @@ type span struct {
 	startPrio, endPrio int8
 	provisional        bool // the label is a fallback until the task or step name is known
 	failed             bool
+	dup                bool // at release: emitted complete before
 }
 
 // spanExtra holds what only a few spans have.
@@ -113,6 +114,9 @@ type taskState struct {
 	items     int32  // spans and held events: at most max_pending + 1
 	ended     bool
 	live      bool
+	late      bool // a tombstone of the task was left: what it adds goes out alone
+	dirty     bool // changed since its last snapshot (with Config.Journal)
+	stored    bool // a snapshot of it was written or it was restored
 	prev      *taskState
 	next      *taskState
 }

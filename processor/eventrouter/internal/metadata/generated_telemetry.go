@@ -25,14 +25,16 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                      metric.Meter
-	mu                         sync.Mutex
-	registrations              []metric.Registration
-	EventrouterEventsDropped   metric.Int64Counter
-	EventrouterEventsRouted    metric.Int64Counter
-	EventrouterSpansEmitted    metric.Int64Counter
-	EventrouterSpansPending    metric.Int64ObservableGauge
-	EventrouterSpansUnfinished metric.Int64Counter
+	meter                            metric.Meter
+	mu                               sync.Mutex
+	registrations                    []metric.Registration
+	EventrouterEventsDropped         metric.Int64Counter
+	EventrouterEventsRouted          metric.Int64Counter
+	EventrouterSpansEmitted          metric.Int64Counter
+	EventrouterSpansPending          metric.Int64ObservableGauge
+	EventrouterSpansUnfinished       metric.Int64Counter
+	EventrouterStorageRecordsSkipped metric.Int64Counter
+	EventrouterStorageWrites         metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -91,7 +93,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.EventrouterEventsDropped, err = builder.meter.Int64Counter(
 		"otelcol_eventrouter_events_dropped",
-		metric.WithDescription("Events a signal did not export, by signal and reason (drop, unrouted, sampled, no_trace, orphaned). [Development]"),
+		metric.WithDescription("Events a signal did not export, by signal and reason (drop, unrouted, sampled, no_trace, orphaned, duplicate). [Development]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
@@ -117,6 +119,18 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_eventrouter_spans_unfinished",
 		metric.WithDescription("Spans emitted before their end (or start) arrived, by reason (timeout, evicted, shutdown). [Development]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterStorageRecordsSkipped, err = builder.meter.Int64Counter(
+		"otelcol_eventrouter_storage_records_skipped",
+		metric.WithDescription("Stored task snapshots and tombstones that could not be restored (corrupt, of another version, or a task already pending); each is logged and deleted. [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterStorageWrites, err = builder.meter.Int64Counter(
+		"otelcol_eventrouter_storage_writes",
+		metric.WithDescription("Transactions written to the storage extension (one per acknowledged batch that changed pending tasks, one per delivered release). [Development]"),
+		metric.WithUnit("{transaction}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

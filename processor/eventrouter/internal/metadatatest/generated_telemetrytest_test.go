@@ -28,6 +28,8 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.EventrouterEventsRouted.Add(context.Background(), 1)
 	tb.EventrouterSpansEmitted.Add(context.Background(), 1)
 	tb.EventrouterSpansUnfinished.Add(context.Background(), 1)
+	tb.EventrouterStorageRecordsSkipped.Add(context.Background(), 1)
+	tb.EventrouterStorageWrites.Add(context.Background(), 1)
 	AssertEqualEventrouterEventsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -41,6 +43,12 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualEventrouterSpansUnfinished(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualEventrouterStorageRecordsSkipped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualEventrouterStorageWrites(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 
