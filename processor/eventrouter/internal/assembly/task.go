@@ -371,7 +371,38 @@ func (a *Assembler) getSpan(st *taskState, id pcommon.SpanID, role spanRole) *sp
 }
 func (a *Assembler) hold(st *taskState, he heldEvent) {
 	x := a.taskExtra(st)
+	if a.heldBefore(st, x, he) {
+		return // the same event delivered again
+	}
 	x.events = append(x.events, he)
 	st.items++
 	a.pending++
+}
+
+// Held events are compared with this many of the task's latest ones to
+// find one delivered again; a task with more keeps a repeat.
+const maxComparedEvents = 256
+
+// heldBefore reports whether the task holds an event equal to he: same
+// span, time, name and attributes.
+func (a *Assembler) heldBefore(st *taskState, x *taskExtra, he heldEvent) bool {
+	evs := x.events
+	if len(evs) > maxComparedEvents {
+		evs = evs[len(evs)-maxComparedEvents:]
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		o := &evs[i]
+		if o.target != he.target || o.ts != he.ts || o.to-o.from != he.to-he.from || a.str(st, o.name) != a.str(st, he.name) {
+			continue
+		}
+		same := true
+		for k := uint32(0); k < he.to-he.from && same; k++ {
+			p, q := &st.attrs[o.from+k], &st.attrs[he.from+k]
+			same = p.id == q.id && p.typ == q.typ && p.num() == q.num() && a.key(st, p) == a.key(st, q) && a.value(st, p) == a.value(st, q)
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }
