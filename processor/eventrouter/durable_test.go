@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,4 +274,69 @@ func sortRows(r []spanRow) []spanRow {
 		return r[i].TraceID < r[j].TraceID
 	})
 	return r
+}
+
+// A task released by the timeout with a step still open: when the step's
+// end arrives, that step's span is emitted alone, complete, under the
+// parent it had; events already emitted change nothing.
+func TestLateEventsCompleteOnlyWhatWasOpen(t *testing.T) {
+	events := taskEvents(t, 3)
+	var held, late []fixtureEvent
+	lateStep := ""
+	for _, ev := range events {
+		if ev.Name == "step.completed" && lateStep == "" {
+			lateStep = payloadID(ev, "step_id")
+			late = append(late, ev)
+			continue
+		}
+		if ev.Name == "task.completed" {
+			late = append(late, ev)
+			continue
+		}
+		held = append(held, ev)
+	}
+	require.NotEmpty(t, lateStep)
+	cfg := createDefaultConfig()
+	cfg.Traces.SpanTimeout = time.Hour
+	cfg.Traces.TaskEndGrace = 0
+	sink := new(consumertest.TracesSink)
+	c := newTracesOnly(t, cfg, sink)
+	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
+	ctx := context.Background()
+
+	require.NoError(t, c.ConsumeLogs(ctx, buildLogs(t, held)))
+	require.NoError(t, c.emit(ctx, c.asm.Advance, time.Now().Add(time.Hour+time.Second)))
+	first := rows(sink.AllTraces())
+	open := map[string]spanRow{}
+	for _, r := range first {
+		if assertUnfinished(r) {
+			open[r.SpanID] = r
+		}
+	}
+	require.Len(t, open, 3, "the task span, the step attempt and its handler are emitted unfinished")
+	sink.Reset()
+
+	require.NoError(t, c.ConsumeLogs(ctx, buildLogs(t, late)))
+	require.NoError(t, c.ConsumeLogs(ctx, buildLogs(t, held))) // and everything again
+	require.NoError(t, c.emit(ctx, c.asm.Advance, time.Now().Add(time.Hour+2*time.Second)))
+	second := rows(sink.AllTraces())
+	require.Len(t, second, 3, "only the spans that were open come again")
+	for _, r := range second {
+		was, ok := open[r.SpanID]
+		require.True(t, ok, "span %q was open", r.Name)
+		assert.False(t, assertUnfinished(r), "span %q is complete now", r.Name)
+		assert.Equal(t, was.Parent, r.Parent, "span %q keeps its parent", r.Name)
+	}
+	want := map[string]spanRow{}
+	for _, r := range rows(runFixture(t, holdAll(), events, 100).traces.AllTraces()) {
+		want[r.SpanID] = r
+	}
+	for _, r := range second {
+		assert.Equal(t, want[r.SpanID].Start, r.Start, "span %q", r.Name)
+		assert.Equal(t, want[r.SpanID].End, r.End, "span %q", r.Name)
+	}
+}
+
+func assertUnfinished(r spanRow) bool {
+	return strings.Contains(r.Attrs, assembly.AttrUnfinished)
 }
