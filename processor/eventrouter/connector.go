@@ -58,7 +58,7 @@ func forgetRecord(lr plog.LogRecord) plog.LogRecord {
 
 // counts are one batch's telemetry, recorded once per batch.
 type counts struct {
-	routed, dropped, sampled, noTrace, unrouted int64
+	routed, dropped, sampled, noTrace, unrouted, duplicate int64
 }
 
 func (r *router) record(ctx context.Context, sig signals, c counts) {
@@ -71,6 +71,9 @@ func (r *router) record(ctx context.Context, sig signals, c counts) {
 	}
 	if c.noTrace > 0 {
 		t.EventrouterEventsDropped.Add(ctx, c.noTrace, dropAttr(sig, "no_trace"))
+	}
+	if c.duplicate > 0 {
+		t.EventrouterEventsDropped.Add(ctx, c.duplicate, dropAttr(sig, "duplicate"))
 	}
 	// router-wide counts: every signal instance sees the same events, so
 	// only one of them records these
@@ -346,15 +349,16 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 // metricsConnector feeds every event routed to metrics, sampled or not, to
 // the aggregator and sends cumulative snapshots.
 type metricsConnector struct {
-	r    *router
-	agg  *metrics.Aggregator
-	next consumer.Metrics
+	r         *router
+	agg       *metrics.Aggregator
+	next      consumer.Metrics
+	terminals *countedTerminals
 
 	timer periodic
 }
 
 func newMetricsConnector(r *router, agg *metrics.Aggregator, next consumer.Metrics) *metricsConnector {
-	return &metricsConnector{r: r, agg: agg, next: next}
+	return &metricsConnector{r: r, agg: agg, next: next, terminals: newCountedTerminals()}
 }
 
 func (c *metricsConnector) Capabilities() consumer.Capabilities {
@@ -447,6 +451,10 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 					rec = w.scratch
 					f.redactRecord(rec)
 					payload = rec.Body()
+				}
+				if tid := rec.TraceID(); !tid.IsEmpty() && assembly.KindOf(name).Terminal() && !c.terminals.first(tid, rec.SpanID(), name) {
+					n.duplicate++ // delivered again: counted once
+					continue
 				}
 				c.agg.ObserveWith(rec, payload, res)
 				n.routed++

@@ -340,3 +340,29 @@ func TestLateEventsCompleteOnlyWhatWasOpen(t *testing.T) {
 func assertUnfinished(r spanRow) bool {
 	return strings.Contains(r.Attrs, assembly.AttrUnfinished)
 }
+
+// Terminal events delivered again do not count again: task and step counts
+// and the duration histograms (fed by terminal events) equal one delivery's.
+func TestRedeliveredTerminalEventsCountOnce(t *testing.T) {
+	events := loadFixture(t)
+	once := metricValues(t, runFixture(t, createDefaultConfig(), events, 50).metrics.AllMetrics())
+	h := newHarness(t, NewFactory(), createDefaultConfig(), "twice")
+	for _, batch := range []int{50, 13} {
+		for i := 0; i < len(events); i += batch {
+			h.consume(t, buildLogs(t, events[i:min(i+batch, len(events))]))
+		}
+	}
+	h.shutdown(t)
+	twice := metricValues(t, h.metrics.AllMetrics())
+	compared := 0
+	for k, v := range once {
+		for _, name := range []string{"tasker.tasks{", "tasker.steps{", "tasker.workflow.duration{", "tasker.step.duration{"} {
+			if strings.HasPrefix(k, name) {
+				assert.Equal(t, v, twice[k], "%s", k)
+				compared++
+			}
+		}
+	}
+	require.Positive(t, compared)
+	t.Logf("%d data points compared", compared)
+}

@@ -38,6 +38,9 @@ type KindInfo struct {
 // Orchestration passes: the events that open and close each.
 var orchNames = []string{"finalize task", "execute steps", "reenqueue task"}
 
+// Terminal reports whether the event ends a task or a step attempt.
+func (k KindInfo) Terminal() bool { return k.kind == kindTaskEnd || k.kind == kindStepEnd }
+
 // KindOf returns what span assembly does with events of that name; names
 // it does not know are instants (span events).
 func KindOf(name string) KindInfo { return eventKinds[name] }
