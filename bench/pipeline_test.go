@@ -17,6 +17,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+
 	"github.com/otelcol-tasker/otelcol-tasker/bench/internal/workload"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 	"github.com/otelcol-tasker/otelcol-tasker/receiver/taskerevents"
@@ -30,17 +33,58 @@ import (
 // does, into sinks that drop everything. It is the in-process measure of
 // the product's cost per event, steadier than a saturation run on a shared
 // machine (and runnable under cachegrind to count instructions).
-func BenchmarkPipelineA(b *testing.B) {
+func BenchmarkPipelineA(b *testing.B) { benchmarkPipelineA(b, storageNone) }
+
+// BenchmarkPipelineADurable is A with the router's storage on a real
+// file_storage (in a temporary directory): every request writes its
+// changed tasks before it is answered; with fsync, each write is flushed
+// to the disk.
+func BenchmarkPipelineADurable(b *testing.B) {
+	b.Run("nofsync", func(b *testing.B) { benchmarkPipelineA(b, storageNoFsync) })
+	b.Run("fsync", func(b *testing.B) { benchmarkPipelineA(b, storageFsync) })
+}
+
+type storageMode int
+
+const (
+	storageNone storageMode = iota
+	storageNoFsync
+	storageFsync
+)
+
+// storageHost is a host with one file_storage extension.
+type storageHost map[component.ID]component.Component
+
+func (h storageHost) GetExtensions() map[component.ID]component.Component { return h }
+
+func benchmarkPipelineA(b *testing.B, mode storageMode) {
 	set, err := workload.Build(workload.NDJSON, 1000)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	host := componenttest.NewNopHost()
+	var host component.Host = componenttest.NewNopHost()
 
 	rf := eventrouter.NewFactory()
 	rset := connectortest.NewNopSettings(rf.Type())
 	rcfg := rf.CreateDefaultConfig()
+	if mode != storageNone {
+		ff := filestorage.NewFactory()
+		fcfg := ff.CreateDefaultConfig().(*filestorage.Config)
+		fcfg.Directory = b.TempDir()
+		fcfg.FSync = mode == storageFsync
+		ext, err := ff.Create(ctx, extensiontest.NewNopSettings(ff.Type()), fcfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ext.Start(ctx, host); err != nil {
+			b.Fatal(err)
+		}
+		id := component.NewID(ff.Type())
+		rcfg.(*eventrouter.Config).Storage = &id
+		host = storageHost{id: ext}
+		b.Cleanup(func() { _ = ext.Shutdown(ctx) })
+	}
 	traces, err := rf.CreateLogsToTraces(ctx, rset, rcfg, consumertest.NewNop())
 	if err != nil {
 		b.Fatal(err)

@@ -36,6 +36,13 @@ type Assembler struct {
 	// with journal set, the tasks changed since the last Dirty
 	journal  bool
 	dirtyIDs []pcommon.TraceID
+	dirtyBuf []byte // the snapshots Dirty returned last
+
+	// scratch of snapshots: a symbol's offset in the snapshot being made is
+	// symOff[i] when symGen[i] is snapGen
+	symGen, symOff []uint32
+	snapGen        uint32
+	symScratch     []byte
 
 	resources resTable
 	syms      symbols

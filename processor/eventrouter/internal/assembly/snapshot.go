@@ -75,14 +75,28 @@ func (a *Assembler) createdAt(st *taskState) time.Time { return a.base.Add(st.cr
 // (none unless Config.Journal is set). Writing them before an input is
 // acknowledged makes it durable.
 func (a *Assembler) Dirty(dst []Record) []Record {
+	// the snapshots share one buffer, reused by the next call: write them
+	// before calling again
+	buf := a.dirtyBuf[:0]
+	first := len(dst)
 	for _, id := range a.dirtyIDs {
 		st := a.tasks[id]
 		if st == nil || !st.dirty {
 			continue
 		}
 		st.dirty, st.stored = false, true
-		dst = append(dst, Record{Key: taskKey(a.createdAt(st), st.traceID), Value: a.snapshot(nil, st)})
+		start := len(buf)
+		buf = a.snapshot(buf, st)
+		dst = append(dst, Record{Key: taskKey(a.createdAt(st), st.traceID), Value: buf[start:len(buf):len(buf)]})
 	}
+	// buf may have moved while growing: point the values into its last array
+	off := 0
+	for i := first; i < len(dst); i++ {
+		n := len(dst[i].Value)
+		dst[i].Value = buf[off : off+n : off+n]
+		off += n
+	}
+	a.dirtyBuf = buf
 	clear(a.dirtyIDs)
 	a.dirtyIDs = a.dirtyIDs[:0]
 	return dst
@@ -98,14 +112,13 @@ func (a *Assembler) Snapshot(buf []byte, id pcommon.TraceID) ([]byte, bool) {
 	return a.snapshot(buf, st), true
 }
 
-// snapshotter encodes one task; syms maps the symbols it met to their
-// offsets in the string section.
+// snapshotter encodes one task; the symbols it met are copied to syms,
+// their offsets in the string section kept in the assembler's symOff.
 type snapshotter struct {
 	a    *Assembler
 	st   *taskState
 	b    []byte
 	syms []byte
-	seen map[uint32]uint32
 }
 
 func (s *snapshotter) uv(v uint64) { s.b = binary.AppendUvarint(s.b, v) }
@@ -113,17 +126,14 @@ func (s *snapshotter) v(v int64)   { s.b = binary.AppendVarint(s.b, v) }
 
 func (s *snapshotter) ref(r ref) {
 	if r.n&symBit != 0 {
-		off, ok := s.seen[r.off]
-		sym := s.a.syms.list[r.off]
-		if !ok {
-			off = uint32(len(s.st.buf) + len(s.syms))
+		a := s.a
+		sym := a.syms.list[r.off]
+		if a.symGen[r.off] != a.snapGen {
+			a.symGen[r.off] = a.snapGen
+			a.symOff[r.off] = uint32(len(s.st.buf) + len(s.syms))
 			s.syms = append(s.syms, sym...)
-			if s.seen == nil {
-				s.seen = map[uint32]uint32{}
-			}
-			s.seen[r.off] = off
 		}
-		r = ref{off: off, n: uint32(len(sym))}
+		r = ref{off: a.symOff[r.off], n: uint32(len(sym))}
 	}
 	s.uv(uint64(r.off))
 	s.uv(uint64(r.n))
@@ -140,7 +150,14 @@ func b2u(b bool) uint64 {
 
 func (a *Assembler) snapshot(buf []byte, st *taskState) []byte {
 	start := len(buf)
-	s := snapshotter{a: a, st: st, b: append(buf, recordMagic, snapshotVersion)}
+	if a.symGen == nil {
+		a.symGen, a.symOff = make([]uint32, maxSymbols), make([]uint32, maxSymbols)
+	}
+	if a.snapGen++; a.snapGen == 0 { // wrapped: forget every mark
+		clear(a.symGen)
+		a.snapGen = 1
+	}
+	s := snapshotter{a: a, st: st, b: append(buf, recordMagic, snapshotVersion), syms: a.symScratch[:0]}
 	s.b = append(s.b, st.traceID[:]...)
 	s.v(a.createdAt(st).UnixNano())
 	s.uv(b2u(st.ended))
@@ -211,6 +228,7 @@ func (a *Assembler) snapshot(buf []byte, st *taskState) []byte {
 	s.b = append(s.b, st.buf...)
 	s.uv(uint64(len(s.syms)))
 	s.b = append(s.b, s.syms...)
+	a.symScratch = s.syms[:0]
 	return binary.LittleEndian.AppendUint32(s.b, crc32.ChecksumIEEE(s.b[start:]))
 }
 
