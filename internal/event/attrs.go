@@ -42,6 +42,7 @@ const (
 	FieldExecutionDuration      = "execution_duration"
 	FieldTotalExecutionDuration = "total_execution_duration"
 	FieldDuration               = "duration"
+	FieldDurationMS             = "duration_ms"
 	FieldErrorMessage           = "error_message"
 	FieldExceptionClass         = "exception_class"
 	FieldErrorClass             = "error_class"

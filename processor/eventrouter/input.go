@@ -39,7 +39,8 @@ const (
 	fieldNone uint8 = iota
 	fieldStartedAt
 	fieldCompletedAt
-	fieldDuration
+	fieldDuration   // in seconds
+	fieldDurationMS // in milliseconds
 	fieldStepIDs
 )
 
@@ -76,7 +77,12 @@ var (
 		event.FieldStartedAt:   fieldStartedAt,
 		event.FieldCompletedAt: fieldCompletedAt,
 		event.FieldDuration:    fieldDuration,
-		event.FieldStepIDs:     fieldStepIDs,
+		// a terminal event's duration gives its span's start when it has
+		// no started_at
+		event.FieldExecutionDuration:      fieldDuration,
+		event.FieldTotalExecutionDuration: fieldDuration,
+		event.FieldDurationMS:             fieldDurationMS,
+		event.FieldStepIDs:                fieldStepIDs,
 	}
 	// assemblyKeys is what span assembly knows about the keys it reads,
 	// without redaction verdicts: a smaller table than a filter's, for

@@ -155,9 +155,16 @@ func (e *evt) readBody(k string, v pcommon.Value, f *keyFilter) {
 			e.CompletedAt, _ = event.ParseTime(v.Str())
 		}
 		return
-	case fieldDuration:
-		e.Duration, e.HasDuration = event.FloatValue(v)
-		return
+	case fieldDuration, fieldDurationMS:
+		if d, ok := event.FloatValue(v); ok {
+			if in.field == fieldDurationMS {
+				d /= 1000
+			}
+			e.Duration, e.HasDuration = d, true
+		}
+		if in.body == 0 {
+			return
+		}
 	case fieldStepIDs:
 		if v.Type() == pcommon.ValueTypeSlice {
 			s := v.Slice()

@@ -46,7 +46,8 @@ func (a *Assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		attrs := s.Attributes()
 		ids := st.stepIDs(sp)
 		held := st.attrsOf(sp)
-		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished)) // exactly: a pdata attribute is 40 bytes
+		derived := sp.startPrio == prioDuration
+		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished) + oneIf(derived)) // exactly: a pdata attribute is 40 bytes
 		for i := range held {
 			a.putAttr(st, &held[i], attrs)
 		}
@@ -59,6 +60,9 @@ func (a *Assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		}
 		if unfinished {
 			attrs.PutBool(AttrUnfinished, true)
+		}
+		if derived {
+			attrs.PutBool(AttrStartFromDuration, true)
 		}
 		i := sort.Search(len(evs), func(i int) bool { return compareIDs(evs[i].target, sp.id) >= 0 })
 		j := i

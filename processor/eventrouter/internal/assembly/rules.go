@@ -18,6 +18,10 @@ import (
 // AttrUnfinished marks a span emitted before its start or end was seen.
 const AttrUnfinished = "tasker.span.unfinished"
 
+// AttrStartFromDuration marks a span whose start was not reported: it is
+// its end less the duration its terminal event gave.
+const AttrStartFromDuration = "tasker.span.start_from_duration"
+
 // Release reasons: why a task's held spans were emitted.
 const (
 	reasonTaskEnd  = "task_end"
@@ -30,9 +34,10 @@ const (
 // wins; equal priorities keep the earliest start and latest end, so the
 // result never depends on the order events arrive in.
 const (
-	prioTimestamp int8 = 1 // the event's own timestamp
-	prioStartedAt int8 = 2 // started_at of a start event
-	prioTerminal  int8 = 3 // the terminal event
+	prioDuration  int8 = 1 // a terminal event's end less its duration
+	prioTimestamp int8 = 2 // the event's own timestamp
+	prioStartedAt int8 = 3 // started_at of a start event
+	prioTerminal  int8 = 4 // the terminal event
 )
 
 // spanRole is the part a span plays; the event.Role of its id.
@@ -90,8 +95,7 @@ func (a *Assembler) add(e *Event, rs *ResourceSlot, now time.Duration) {
 		a.setAttrs(st, sp, e.Attrs, 1)
 	case kindTaskEnd:
 		sp := a.taskSpan(st, e)
-		sp.setStart(e.StartedAt, prioTerminal)
-		sp.setEnd(firstNonZero(e.CompletedAt, e.TS), prioTerminal)
+		terminalTimes(sp, e)
 		a.setAttrs(st, sp, e.Attrs, 3)
 		a.setAttr(st, sp, knownStr(KeyTaskOutcome, e.Info.outcome))
 		if e.Info.failed {
@@ -127,8 +131,7 @@ func (a *Assembler) add(e *Event, rs *ResourceSlot, now time.Duration) {
 			h.setStart(e.TS, prioTerminal)
 			a.setAttrs(st, h, e.Attrs, 1)
 		case kindStepEnd:
-			sp.setStart(e.StartedAt, prioTerminal)
-			sp.setEnd(firstNonZero(e.CompletedAt, e.TS), prioTerminal)
+			terminalTimes(sp, e)
 			a.setAttrs(st, sp, e.Attrs, 3)
 			a.setAttr(st, sp, knownStr(KeyStepOutcome, e.Info.outcome))
 			if e.Info.failed {
@@ -316,6 +319,20 @@ func (a *Assembler) instant(st *taskState, e *Event) {
 	}
 	a.hold(st, heldEvent{target: target, name: a.intern(st, e.Name), ts: e.TS, from: from, to: uint32(len(st.attrs))})
 }
+// terminalTimes sets the times a task's or an attempt's terminal event
+// gives: its end, and its start from started_at, else from its duration
+// (the weakest source: a start event's time wins over it).
+func terminalTimes(sp *span, e *Event) {
+	end := firstNonZero(e.CompletedAt, e.TS)
+	sp.setEnd(end, prioTerminal)
+	switch d := pcommon.Timestamp(e.Duration * 1e9); {
+	case e.StartedAt != 0:
+		sp.setStart(e.StartedAt, prioTerminal)
+	case e.HasDuration && e.Duration >= 0 && end > d:
+		sp.setStart(end-d, prioDuration)
+	}
+}
+
 func timedSpan(e *Event) (start, end pcommon.Timestamp) {
 	d := pcommon.Timestamp(e.Duration * 1e9)
 	switch {
