@@ -495,9 +495,10 @@ func (c *logsConnector) Shutdown(context.Context) error {
 
 // What the logs pipeline does with one record.
 const (
-	logKeep uint8 = iota // forward unchanged
-	logDrop              // not exported to logs
-	logFix               // forward a normalized, redacted copy
+	logKeep uint8 = 0      // forward unchanged
+	logDrop uint8 = 1 << 0 // not exported to logs
+	logFix  uint8 = 1 << 1 // forward a normalized, redacted copy
+	logCorr uint8 = 1 << 2 // forward a copy with its task's correlation id
 )
 
 type logsWork struct {
@@ -582,6 +583,17 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 	if act == logKeep && v.needsRedaction(idx, lr, c.r.filter, &w.keys) {
 		act = logFix
 	}
+	if name != "" && !tid.IsEmpty() {
+		// a task's correlation id, once seen, goes on its later records; it
+		// is learned from records that need no redaction
+		if cv, ok := lr.Attributes().Get(event.AttrCorrelationID); ok && cv.Type() == pcommon.ValueTypeStr && cv.Str() != "" {
+			if act == logKeep {
+				c.r.correlations.learn(tid, cv.Str())
+			}
+		} else if c.r.correlations.known(tid) {
+			act |= logCorr
+		}
+	}
 	n.routed++
 	return act
 }
@@ -631,11 +643,14 @@ func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork) plog.Logs {
 				dst := osl.LogRecords().AppendEmpty()
 				lr := lrs.At(k)
 				lr.CopyTo(dst)
-				if act == logFix {
+				if act&logFix != 0 {
 					if name := event.Name(lr); name != "" && needsNormalize(lr) {
 						normalizeInPlace(dst, name, &w.norm)
 					}
 					f.redactRecord(dst)
+				}
+				if act&logCorr != 0 {
+					c.r.correlations.put(dst)
 				}
 			}
 		}

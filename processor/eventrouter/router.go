@@ -36,6 +36,9 @@ type router struct {
 	asm     atomic.Pointer[assembly.Assembler]
 	release func()
 
+	// correlation ids of recent tasks, for the logs of their later events
+	correlations *correlations
+
 	// redaction verdicts shared by the pipelines (verdicts.go): how many
 	// pipelines take part (0: no sharing), and the latest batch's
 	verdictUsers atomic.Int32
@@ -89,13 +92,14 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 			return nil, err
 		}
 		r = &router{
-			id:        set.ID,
-			cfg:       cfg,
-			routes:    newRouteTable(cfg),
-			filter:    newKeyFilter(cfg.Redaction),
-			telemetry: tb,
-			logger:    set.Logger,
-			counter:   sig,
+			id:           set.ID,
+			correlations: newCorrelations(),
+			cfg:          cfg,
+			routes:       newRouteTable(cfg),
+			filter:       newKeyFilter(cfg.Redaction),
+			telemetry:    tb,
+			logger:       set.Logger,
+			counter:      sig,
 		}
 		if err := tb.RegisterEventrouterSpansPendingCallback(func(_ context.Context, o metric.Int64Observer) error {
 			if a := r.asm.Load(); a != nil {

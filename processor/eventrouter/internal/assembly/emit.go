@@ -20,6 +20,8 @@ func (a *Assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		a.lastCap = max(need, 2*a.lastCap) // grown by doubling, as tasks keep coming
 		out.EnsureCapacity(a.lastCap)
 	}
+	// a correlation id any event of the task carried goes on every span
+	corr := a.correlationID(st)
 	for _, sp := range spans {
 		unfinished := sp.startPrio == 0 || sp.endPrio == 0
 		if sp.startPrio == 0 {
@@ -47,9 +49,13 @@ func (a *Assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		ids := st.stepIDs(sp)
 		held := st.attrsOf(sp)
 		derived := sp.startPrio == prioDuration
-		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished) + oneIf(derived)) // exactly: a pdata attribute is 40 bytes
+		addCorr := corr != nil && !hasKey(held, KeyCorrelationID)
+		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished) + oneIf(derived) + oneIf(addCorr)) // exactly: a pdata attribute is 40 bytes
 		for i := range held {
 			a.putAttr(st, &held[i], attrs)
+		}
+		if addCorr {
+			a.putAttr(st, corr, attrs)
 		}
 		if len(ids) > 0 {
 			s := attrs.PutEmptySlice("tasker.batch.step_ids")
@@ -85,6 +91,36 @@ func (a *Assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		}
 	}
 	a.stats.Spans += int64(len(spans))
+}
+
+// correlationID is the task's correlation id attribute (that of its task
+// span first), nil when no event of the task carried one.
+func (a *Assembler) correlationID(st *taskState) *attr {
+	var found *attr
+	for i := range st.spans {
+		sp := &st.spans[i]
+		held := st.attrsOf(sp)
+		for j := range held {
+			if x := &held[j]; x.id == KeyCorrelationID && x.typ == typStr && x.v.n != 0 {
+				if sp.role == roleTask {
+					return x
+				}
+				if found == nil {
+					found = x
+				}
+			}
+		}
+	}
+	return found
+}
+
+func hasKey(held []attr, id uint8) bool {
+	for i := range held {
+		if held[i].id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // spansOf returns the span list of the output's ResourceSpans for res,
