@@ -319,6 +319,7 @@ func (a *Assembler) instant(st *taskState, e *Event) {
 	}
 	a.hold(st, heldEvent{target: target, name: a.intern(st, e.Name), ts: e.TS, from: from, to: uint32(len(st.attrs))})
 }
+
 // terminalTimes sets the times a task's or an attempt's terminal event
 // gives: its end, and its start from started_at, else from its duration
 // (the weakest source: a start event's time wins over it).
