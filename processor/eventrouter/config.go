@@ -46,6 +46,9 @@ type Config struct {
 	// the pending tasks and tombstones: with it, an acknowledged event
 	// survives a crash and a restart carries on where it stopped.
 	Storage *component.ID `mapstructure:"storage"`
+	// KeepTasks keeps tasks that matter whole in traces, whatever the
+	// routes' sampling rates.
+	KeepTasks KeepTasksConfig `mapstructure:"keep_tasks"`
 	// Traces configures span assembly.
 	Traces TracesConfig `mapstructure:"traces"`
 	// Metrics configures the metrics built from events.
@@ -66,6 +69,20 @@ type RouteConfig struct {
 	// the trace id, for traces and logs. Metrics always see every event.
 	SamplingRate *float64 `mapstructure:"sampling_rate"`
 }
+
+// KeepTasksConfig says which tasks are kept whole although their routes
+// sample them out: decided when the task is released, its outcome known.
+type KeepTasksConfig struct {
+	// Failed keeps tasks that ended failed (task.failed).
+	Failed bool `mapstructure:"failed"`
+	// SlowerThan, when positive, keeps tasks that took longer.
+	SlowerThan time.Duration `mapstructure:"slower_than"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+func (k KeepTasksConfig) enabled() bool { return k.Failed || k.SlowerThan > 0 }
 
 // TracesConfig configures span assembly.
 type TracesConfig struct {
@@ -88,6 +105,7 @@ func createDefaultConfig() *Config {
 		Preset:    PresetTasker,
 		Unmatched: []string{SignalLogs},
 		Redaction: event.DefaultRedactionConfig(),
+		KeepTasks: KeepTasksConfig{Failed: true},
 		Traces: TracesConfig{
 			SpanTimeout:       10 * time.Minute,
 			MaxPending:        200000,
@@ -136,6 +154,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Traces.MaxPending <= 0 {
 		errs = append(errs, fmt.Errorf("traces.max_pending: must be positive, got %d", c.Traces.MaxPending))
+	}
+	if c.KeepTasks.SlowerThan < 0 {
+		errs = append(errs, fmt.Errorf("keep_tasks.slower_than: must not be negative, got %v", c.KeepTasks.SlowerThan))
 	}
 	if c.Traces.MaxTombstoneSpans <= 0 {
 		errs = append(errs, fmt.Errorf("traces.max_tombstone_spans: must be positive, got %d", c.Traces.MaxTombstoneSpans))

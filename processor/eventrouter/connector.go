@@ -135,6 +135,7 @@ func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
 	cfg := assembly.Config{
 		SpanTimeout: t.SpanTimeout, TaskEndGrace: t.TaskEndGrace, MaxPending: t.MaxPending,
 		MaxTombstoneSpans: t.MaxTombstoneSpans, Journal: r.cfg.Storage != nil,
+		KeepFailed: r.cfg.KeepTasks.Failed, KeepSlowerThan: r.cfg.KeepTasks.SlowerThan,
 	}
 	c := &tracesConnector{r: r, next: next, asm: assembly.New(cfg, resourceRedactor{r.filter})}
 	r.asm.Store(c.asm)
@@ -265,6 +266,12 @@ func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st assembl
 	if st.Duplicates > 0 {
 		t.EventrouterEventsDropped.Add(ctx, st.Duplicates, dropAttr(toTraces, "duplicate"))
 	}
+	if st.SampledOut > 0 {
+		t.EventrouterEventsDropped.Add(ctx, st.SampledOut, dropAttr(toTraces, "sampled"))
+	}
+	if st.Kept > 0 {
+		t.EventrouterTasksKept.Add(ctx, st.Kept)
+	}
 	if st.Spans == 0 {
 		return nil
 	}
@@ -303,7 +310,8 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					continue
 				}
 				rec, payload := normalized(lr, name, w.scratch, &w.norm)
-				if !d.sampler.keep(rec.TraceID()) {
+				sampledOut := !d.sampler.keep(rec.TraceID())
+				if sampledOut && !c.r.cfg.KeepTasks.enabled() {
 					n.sampled++
 					continue
 				}
@@ -322,6 +330,7 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					n.noTrace++
 					continue
 				}
+				w.e.SampledOut = sampledOut // held until the task's outcome is known
 				a.Add(&w.e.Event, &res, now)
 				n.routed++
 			}
@@ -576,7 +585,9 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 		rec, _ := normalized(lr, name, w.scratch, &w.norm)
 		tid = rec.TraceID()
 	}
-	if !d.sampler.keep(tid) {
+	if !d.sampler.keep(tid) && !(c.r.cfg.KeepTasks.Failed && assembly.KindOf(name).FailedEnd()) {
+		// a failure's own event is kept: the task's outcome is not known
+		// yet for the events before it (see keep_tasks in the README)
 		n.sampled++
 		return logDrop
 	}

@@ -110,6 +110,7 @@ func TestSamplingAllOrNothingPerTask(t *testing.T) {
 	sum := loadSummary(t)
 	cfg := createDefaultConfig()
 	cfg.Routes = []RouteConfig{{Events: []string{"*.*"}, To: []string{SignalTraces, SignalMetrics, SignalLogs}, SamplingRate: rate(0.5)}}
+	cfg.KeepTasks.Failed = false // plain sampling (keep_tasks_test.go has the rest)
 	h := runFixture(t, cfg, events, 50)
 
 	perTask := map[string]int{}

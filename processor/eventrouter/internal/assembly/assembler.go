@@ -33,6 +33,10 @@ type Assembler struct {
 	tombSpans    int
 	maxTombSpans int
 
+	keepFailed     bool
+	keepSlowerThan time.Duration
+	sampledOut     bool // the event being added was sampled out by its route
+
 	// with journal set, the tasks changed since the last Dirty
 	journal  bool
 	dirtyIDs []pcommon.TraceID
@@ -94,6 +98,8 @@ type Stats struct {
 	Unfinished map[string]int64 // spans emitted without a start or an end, by release reason
 	Orphans    int64            // span events whose span was never seen
 	Duplicates int64            // spans and span events dropped as already emitted
+	Kept       int64            // tasks emitted whole although their routes sampled some of their events out
+	SampledOut int64            // spans and span events dropped because their routes sampled them out
 	// Settle (with Config.Journal) are the storage changes the releases
 	// make: deleted snapshots and written or expired tombstones. Apply them
 	// once the released spans were delivered.
@@ -116,6 +122,12 @@ type Config struct {
 	MaxTombstoneSpans int
 	// Journal: keep track of what changed, for Dirty and Stats.Settle.
 	Journal bool
+	// KeepFailed and KeepSlowerThan (when positive) keep a task whole,
+	// events its routes sampled out included, when it ended failed or took
+	// longer; otherwise those events are dropped at its release. Events are
+	// only marked sampled out (Event.SampledOut) when one of them is set.
+	KeepFailed     bool
+	KeepSlowerThan time.Duration
 }
 
 // Redactor redacts the resources spans are emitted with.
@@ -128,17 +140,19 @@ type Redactor interface {
 // resources of emitted spans.
 func New(cfg Config, redact Redactor) *Assembler {
 	return &Assembler{
-		timeout:      cfg.SpanTimeout,
-		grace:        cfg.TaskEndGrace,
-		maxPending:   cfg.MaxPending,
-		base:         time.Now(),
-		tasks:        map[pcommon.TraceID]*taskState{},
-		tombs:        map[pcommon.TraceID]*tombstone{},
-		maxTombSpans: cmp.Or(cfg.MaxTombstoneSpans, cfg.MaxPending),
-		journal:      cfg.Journal,
-		resources:    newResTable(redact),
-		out:          ptrace.NewTraces(),
-		stats:        Stats{Unfinished: map[string]int64{}},
+		timeout:        cfg.SpanTimeout,
+		grace:          cfg.TaskEndGrace,
+		maxPending:     cfg.MaxPending,
+		base:           time.Now(),
+		tasks:          map[pcommon.TraceID]*taskState{},
+		tombs:          map[pcommon.TraceID]*tombstone{},
+		maxTombSpans:   cmp.Or(cfg.MaxTombstoneSpans, cfg.MaxPending),
+		journal:        cfg.Journal,
+		keepFailed:     cfg.KeepFailed,
+		keepSlowerThan: cfg.KeepSlowerThan,
+		resources:      newResTable(redact),
+		out:            ptrace.NewTraces(),
+		stats:          Stats{Unfinished: map[string]int64{}},
 	}
 }
 
@@ -175,6 +189,8 @@ type ResourceSlot struct {
 
 // NewResourceSlot returns the slot of events that came with res.
 func NewResourceSlot(res pcommon.Resource) ResourceSlot { return ResourceSlot{res: res} }
+
+// state returns the pending task of e, adding one if there is none.
 func (a *Assembler) state(e *Event, rs *ResourceSlot, now time.Duration) *taskState {
 	st := a.tasks[e.TraceID]
 	if st != nil {
@@ -210,6 +226,7 @@ func (a *Assembler) state(e *Event, rs *ResourceSlot, now time.Duration) *taskSt
 	}
 	return st
 }
+
 func (a *Assembler) markEnded(st *taskState, now time.Duration) {
 	st.ended = true
 	st.releaseAt = now + a.grace
@@ -223,8 +240,8 @@ func (a *Assembler) recycle(st *taskState) {
 	drop(&a.freeSpans, st.spans)
 	drop(&a.freeAttrs, st.attrs)
 	if x := st.x; x != nil && len(a.freeTaskX) < maxFreeTaskX && cap(x.events) <= maxRecycledEvents &&
-		cap(x.orch) <= maxRecycledEvents && cap(x.extras) <= maxRecycledEvents && cap(x.ids) <= maxRecycledEvents {
-		*x = taskExtra{events: x.events[:0], orch: x.orch[:0], extras: x.extras[:0], ids: x.ids[:0]} // the index is dropped
+		cap(x.out) <= maxRecycledEvents && cap(x.orch) <= maxRecycledEvents && cap(x.extras) <= maxRecycledEvents && cap(x.ids) <= maxRecycledEvents {
+		*x = taskExtra{events: x.events[:0], out: x.out[:0], orch: x.orch[:0], extras: x.extras[:0], ids: x.ids[:0]} // the index is dropped
 		a.freeTaskX = append(a.freeTaskX, x)
 	}
 	if len(a.freeTasks) >= maxFree {
@@ -308,6 +325,7 @@ func (a *Assembler) Flush(wall time.Time) {
 	a.ended = nil
 	a.pendingObs.Store(0)
 }
+
 func (a *Assembler) unlink(st *taskState) {
 	if st.prev != nil {
 		st.prev.next = st.next

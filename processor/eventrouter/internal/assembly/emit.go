@@ -135,6 +135,7 @@ func (a *Assembler) spansOf(res *sharedRes) ptrace.SpanSlice {
 	}
 	return a.lastSpans
 }
+
 func oneIf(b bool) int {
 	if b {
 		return 1

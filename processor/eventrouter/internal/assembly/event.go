@@ -41,6 +41,10 @@ var orchNames = []string{"finalize task", "execute steps", "reenqueue task"}
 // Terminal reports whether the event ends a task or a step attempt.
 func (k KindInfo) Terminal() bool { return k.kind == kindTaskEnd || k.kind == kindStepEnd }
 
+// FailedEnd reports whether the event ends a task or a step attempt in
+// failure.
+func (k KindInfo) FailedEnd() bool { return k.Terminal() && k.failed }
+
 // KindOf returns what span assembly does with events of that name; names
 // it does not know are instants (span events).
 func KindOf(name string) KindInfo { return eventKinds[name] }
@@ -243,6 +247,10 @@ type Event struct {
 	StepIDs                []string
 
 	Attrs []KV // normalized and curated attributes, redacted
+
+	// SampledOut: the event's route sampled its task out; it is held in
+	// case the task is kept whole (Config.KeepFailed, KeepSlowerThan).
+	SampledOut bool
 }
 
 // Forget drops every string e holds, its scratch slices included.

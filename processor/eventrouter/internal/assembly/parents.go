@@ -83,7 +83,7 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 			sp.parent = stepID
 			if step := st.find(stepID); step != nil {
 				sp.setEnd(step.end, step.endPrio)
-				if step.failed {
+				if step.is(failed) {
 					sp.status = uint8(ptrace.StatusCodeError)
 					var msg ref
 					if step.x != 0 {
@@ -97,6 +97,16 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 		case roleStep:
 		default:
 			sp.parent = taskID
+		}
+	}
+
+	// what only sampled-out events made goes out only with a task kept whole
+	keepAll := true
+	if st.sampled {
+		if keepAll = a.keepWhole(st); keepAll {
+			a.stats.Kept++
+		} else {
+			all = a.dropSampledOut(all)
 		}
 	}
 
@@ -114,7 +124,13 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 	evs := a.evs[:0]
 	if st.x != nil {
 		var taskSpan *span
-		for _, he := range st.x.events {
+		held := st.x.events
+		if keepAll && len(st.x.out) > 0 {
+			held = append(slices.Clip(held), st.x.out...)
+		} else {
+			a.stats.SampledOut += int64(len(st.x.out))
+		}
+		for _, he := range held {
 			target := st.find(he.target)
 			if target == nil && tomb != nil && tomb.find(he.target) >= 0 {
 				a.stats.Duplicates++ // its span went out before
@@ -130,8 +146,12 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 				a.stats.Orphans++
 				continue
 			}
-			if target.dup {
+			if target.is(dup) {
 				a.stats.Duplicates++
+				continue
+			}
+			if !keepAll && target.is(sampledOut) {
+				a.stats.SampledOut++
 				continue
 			}
 			he.target = target.id
@@ -239,6 +259,7 @@ func (a *Assembler) buildOrchestration(st *taskState) {
 		}
 	}
 }
+
 func (a *Assembler) orchSpan(st *taskState, start, end *orchMark) {
 	mark := start
 	if mark == nil {
@@ -252,6 +273,7 @@ func (a *Assembler) orchSpan(st *taskState, start, end *orchMark) {
 		*sp = span{id: id, role: roleOrchestration, kind: uint8(ptrace.SpanKindInternal)} // a pass seen twice: the last wins
 	}
 	sp.label = a.intern(st, orchNames[mark.orch])
+	sp.set(sampledOut, (start == nil || start.sampledOut) && (end == nil || end.sampledOut))
 	if start != nil {
 		sp.setStart(start.ts, prioTerminal)
 		a.mergeHeld(st, sp, start.from, start.to, 1)
@@ -274,6 +296,7 @@ func (a *Assembler) lists(st *taskState, b *span, stepID string) bool {
 	}
 	return false
 }
+
 func compareIDs(x, y pcommon.SpanID) int {
 	for i := range x {
 		if x[i] != y[i] {
@@ -284,4 +307,33 @@ func compareIDs(x, y pcommon.SpanID) int {
 		}
 	}
 	return 0
+}
+
+// keepWhole reports whether a task is kept whole whatever its routes'
+// sampling: it ended failed (with KeepFailed) or took longer than
+// KeepSlowerThan.
+func (a *Assembler) keepWhole(st *taskState) bool {
+	t := st.find(st.taskSpan)
+	switch {
+	case t == nil:
+		return false
+	case a.keepFailed && t.is(failed):
+		return true
+	}
+	return a.keepSlowerThan > 0 && t.startPrio > 0 && t.endPrio > 0 && time.Duration(t.end-t.start) > a.keepSlowerThan
+}
+
+// dropSampledOut removes the spans only sampled-out events made.
+func (a *Assembler) dropSampledOut(all []*span) []*span {
+	n := 0
+	for _, sp := range all {
+		if sp.is(sampledOut) {
+			a.stats.SampledOut++
+			continue
+		}
+		all[n] = sp
+		n++
+	}
+	clear(all[n:])
+	return all[:n]
 }

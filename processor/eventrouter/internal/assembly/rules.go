@@ -66,6 +66,7 @@ func (s *span) setStart(ts pcommon.Timestamp, prio int8) {
 		s.start, s.startPrio = ts, prio
 	}
 }
+
 func (s *span) setEnd(ts pcommon.Timestamp, prio int8) {
 	if ts == 0 {
 		return
@@ -74,7 +75,9 @@ func (s *span) setEnd(ts pcommon.Timestamp, prio int8) {
 		s.end, s.endPrio = ts, prio
 	}
 }
+
 func (a *Assembler) add(e *Event, rs *ResourceSlot, now time.Duration) {
+	a.sampledOut = e.SampledOut
 	st := a.state(e, rs, now)
 	if a.journal && !st.dirty {
 		st.dirty = true
@@ -125,6 +128,8 @@ func (a *Assembler) add(e *Event, rs *ResourceSlot, now time.Duration) {
 			h := a.stepEntity(st, roleHandler, e.StepID, e.Attempt)
 			if h == nil {
 				h = a.getSpan(st, event.SpanID(event.RoleHandler, task, e.StepID, e.Attempt), roleHandler)
+			} else {
+				a.touch(h)
 			}
 			h.stepID, h.attempt = stepID, attempt // the step's held id
 			a.setName(st, h, e.StepName, stepID)
@@ -161,8 +166,9 @@ func (a *Assembler) add(e *Event, rs *ResourceSlot, now time.Duration) {
 		x := a.taskExtra(st)
 		x.orch = append(x.orch, orchMark{
 			orch: e.Info.orch, start: e.Info.kind == kindOrchStart, failed: e.Info.failed,
-			ts: e.TS, from: from, to: to,
+			ts: e.TS, from: from, to: to, sampledOut: a.sampledOut,
 		})
+		st.sampled = st.sampled || a.sampledOut
 		st.items++
 		a.pending++
 	case kindEnqueue:
@@ -227,6 +233,7 @@ func (a *Assembler) keepStepIDs(st *taskState, sp *span, ids []string) {
 		tx.ids = append(tx.ids, st.hold(id))
 	}
 }
+
 func (a *Assembler) taskSpan(st *taskState, e *Event) *span {
 	sp := a.getSpan(st, st.taskSpan, roleTask)
 	a.setName(st, sp, e.TaskName, ref{})
@@ -237,15 +244,15 @@ func (a *Assembler) taskSpan(st *taskState, e *Event) *span {
 // fallback until the name is known.
 func (a *Assembler) setName(st *taskState, sp *span, name string, fallback ref) {
 	if name == "" {
-		if sp.label.n == 0 && !sp.provisional {
+		if sp.label.n == 0 && !sp.is(provisional) {
 			sp.label = fallback
-			sp.provisional = true
+			sp.set(provisional, true)
 		}
 		return
 	}
-	if sp.provisional || a.str(st, sp.label) != name {
+	if sp.is(provisional) || a.str(st, sp.label) != name {
 		sp.label = a.intern(st, name)
-		sp.provisional = false
+		sp.set(provisional, false)
 	}
 }
 
@@ -256,8 +263,10 @@ func (a *Assembler) setStepID(st *taskState, sp *span, id string) {
 		sp.stepID = st.hold(id)
 	}
 }
+
 func (a *Assembler) stepSpan(st *taskState, e *Event) *span {
 	if sp := a.stepEntity(st, roleStep, e.StepID, e.Attempt); sp != nil {
+		a.touch(sp)
 		a.setName(st, sp, e.StepName, sp.stepID)
 		return sp
 	}
@@ -346,6 +355,7 @@ func timedSpan(e *Event) (start, end pcommon.Timestamp) {
 	}
 	return e.TS, e.TS
 }
+
 func (a *Assembler) dbSpanName(st *taskState, e *Event) ref {
 	switch {
 	case e.DBOp != "" && e.DBTable != "":
@@ -404,6 +414,7 @@ outer:
 		a.appendAttr(st, sp, x)
 	}
 }
+
 func (a *Assembler) setAttr(st *taskState, sp *span, in KV) {
 	a.setAttrs(st, sp, []KV{in}, 9)
 }
@@ -433,6 +444,7 @@ outer:
 		a.appendAttr(st, sp, in)
 	}
 }
+
 func firstNonZero(ts ...pcommon.Timestamp) pcommon.Timestamp {
 	for _, t := range ts {
 		if t != 0 {
@@ -441,6 +453,7 @@ func firstNonZero(ts ...pcommon.Timestamp) pcommon.Timestamp {
 	}
 	return 0
 }
+
 func firstNonEmpty(s ...string) string {
 	for _, x := range s {
 		if x != "" {

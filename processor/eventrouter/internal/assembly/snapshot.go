@@ -141,6 +141,14 @@ func (s *snapshotter) ref(r ref) {
 
 func (s *snapshotter) id(id pcommon.SpanID) { s.b = append(s.b, id[:]...) }
 
+func (s *snapshotter) heldEvent(he heldEvent) {
+	s.id(he.target)
+	s.uv(uint64(he.ts))
+	s.ref(he.name)
+	s.uv(uint64(he.from))
+	s.uv(uint64(he.to))
+}
+
 func b2u(b bool) uint64 {
 	if b {
 		return 1
@@ -186,7 +194,7 @@ func (a *Assembler) snapshot(buf []byte, st *taskState) []byte {
 		s.uv(uint64(sp.attrCap))
 		s.v(int64(sp.x))
 		s.b = append(s.b, byte(sp.role), sp.kind, sp.status, byte(sp.startPrio), byte(sp.endPrio),
-			byte(b2u(sp.provisional)|b2u(sp.failed)<<1))
+			byte(sp.flags&^dup))
 	}
 	s.uv(uint64(len(st.attrs)))
 	for i := range st.attrs {
@@ -201,18 +209,18 @@ func (a *Assembler) snapshot(buf []byte, st *taskState) []byte {
 	}
 	s.uv(uint64(len(x.events)))
 	for _, he := range x.events {
-		s.id(he.target)
-		s.uv(uint64(he.ts))
-		s.ref(he.name)
-		s.uv(uint64(he.from))
-		s.uv(uint64(he.to))
+		s.heldEvent(he)
+	}
+	s.uv(uint64(len(x.out)))
+	for _, he := range x.out {
+		s.heldEvent(he)
 	}
 	s.uv(uint64(len(x.orch)))
 	for _, m := range x.orch {
 		s.uv(uint64(m.ts))
 		s.uv(uint64(m.from))
 		s.uv(uint64(m.to))
-		s.b = append(s.b, m.orch, byte(b2u(m.start)|b2u(m.failed)<<1))
+		s.b = append(s.b, m.orch, byte(b2u(m.start)|b2u(m.failed)<<1|b2u(m.sampledOut)<<2))
 	}
 	s.uv(uint64(len(x.extras)))
 	for _, e := range x.extras {
@@ -310,6 +318,16 @@ func (d *decoder) spanID() (id pcommon.SpanID) {
 	return id
 }
 
+func (d *decoder) heldEvents() []heldEvent {
+	evs := make([]heldEvent, d.count(12))
+	for i := range evs {
+		he := &evs[i]
+		he.target, he.ts, he.name = d.spanID(), pcommon.Timestamp(d.uv()), d.ref()
+		he.from, he.to = d.u32(), d.u32()
+	}
+	return evs
+}
+
 func (d *decoder) ref() ref { return ref{off: d.u32(), n: d.u32()} }
 
 // count reads a length, refusing one larger than what is left could hold.
@@ -369,8 +387,7 @@ func (a *Assembler) Restore(rec []byte) error {
 		sp.x = int32(d.v())
 		sp.role, sp.kind, sp.status = spanRole(d.byte()), d.byte(), d.byte()
 		sp.startPrio, sp.endPrio = int8(d.byte()), int8(d.byte())
-		f := d.byte()
-		sp.provisional, sp.failed = f&1 != 0, f&2 != 0
+		sp.flags = spanFlags(d.byte())
 	}
 	st.attrs = make([]attr, d.count(5))
 	for i := range st.attrs {
@@ -379,19 +396,15 @@ func (a *Assembler) Restore(rec []byte) error {
 		x.id, x.typ, x.prio = d.byte(), d.byte(), int8(d.byte())
 	}
 	x := &taskExtra{}
-	x.events = make([]heldEvent, d.count(12))
-	for i := range x.events {
-		he := &x.events[i]
-		he.target, he.ts, he.name = d.spanID(), pcommon.Timestamp(d.uv()), d.ref()
-		he.from, he.to = d.u32(), d.u32()
-	}
+	x.events = d.heldEvents()
+	x.out = d.heldEvents()
 	x.orch = make([]orchMark, d.count(5))
 	for i := range x.orch {
 		m := &x.orch[i]
 		m.ts, m.from, m.to = pcommon.Timestamp(d.uv()), d.u32(), d.u32()
 		m.orch = d.byte()
 		f := d.byte()
-		m.start, m.failed = f&1 != 0, f&2 != 0
+		m.start, m.failed, m.sampledOut = f&1 != 0, f&2 != 0, f&4 != 0
 	}
 	x.extras = make([]spanExtra, d.count(3))
 	for i := range x.extras {
@@ -427,8 +440,15 @@ func (a *Assembler) Restore(rec []byte) error {
 		ld = plog.NewLogs()
 		ld.ResourceLogs().AppendEmpty()
 	}
-	if len(x.events)+len(x.orch)+len(x.extras)+len(x.ids) > 0 {
+	if len(x.events)+len(x.out)+len(x.orch)+len(x.extras)+len(x.ids) > 0 {
 		st.x = x
+	}
+	st.sampled = len(x.out) > 0
+	for i := range st.spans {
+		st.sampled = st.sampled || st.spans[i].is(sampledOut)
+	}
+	for _, m := range x.orch {
+		st.sampled = st.sampled || m.sampledOut
 	}
 	if len(st.spans) > maxScannedSpans {
 		index := make(map[pcommon.SpanID]int32, 2*len(st.spans))
@@ -471,14 +491,14 @@ func (st *taskState) check(x *taskExtra) error {
 		sp := &st.spans[i]
 		bad = bad || !okRef(sp.label) || !okRef(sp.stepID) || sp.attrN > sp.attrCap ||
 			uint64(sp.attrOff)+uint64(sp.attrCap) > na || sp.role > roleDependency ||
-			sp.x < 0 || int(sp.x) > len(x.extras)
+			sp.x < 0 || int(sp.x) > len(x.extras) || sp.flags&^(provisional|failed|sampledOut) != 0
 	}
 	for i := range st.attrs {
 		a := &st.attrs[i]
 		bad = bad || !okRef(a.v) || int(a.id) >= len(KnownKeys) ||
 			(a.id == KeyUnknown && a.typ == typStr && a.n > uint64(a.v.n))
 	}
-	for _, he := range x.events {
+	for _, he := range append(slices.Clip(x.events), x.out...) {
 		bad = bad || !okRef(he.name) || !okRange(he.from, he.to)
 	}
 	for _, m := range x.orch {

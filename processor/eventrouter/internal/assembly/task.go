@@ -32,9 +32,27 @@ type span struct {
 	kind               uint8 // ptrace.SpanKind
 	status             uint8 // ptrace.StatusCode
 	startPrio, endPrio int8
-	provisional        bool // the label is a fallback until the task or step name is known
-	failed             bool
-	dup                bool // at release: emitted complete before
+	flags              spanFlags
+}
+
+// spanFlags are a span's yes-or-no facts.
+type spanFlags uint8
+
+const (
+	provisional spanFlags = 1 << iota // the label is a fallback until the task or step name is known
+	failed                            // the span has the error status
+	dup                               // at release: emitted complete before
+	sampledOut                        // only events their routes sampled out made it: kept only with its whole task
+)
+
+func (s *span) is(f spanFlags) bool { return s.flags&f != 0 }
+
+func (s *span) set(f spanFlags, on bool) {
+	if on {
+		s.flags |= f
+	} else {
+		s.flags &^= f
+	}
 }
 
 // spanExtra holds what only a few spans have.
@@ -71,8 +89,9 @@ func (a *Assembler) extra(st *taskState, sp *span) *spanExtra {
 	}
 	return &x.extras[sp.x-1]
 }
+
 func (a *Assembler) failSpan(st *taskState, sp *span, message ref) {
-	sp.failed = true
+	sp.set(failed, true)
 	sp.status = uint8(ptrace.StatusCodeError)
 	a.extra(st, sp).message = message
 }
@@ -89,11 +108,12 @@ type heldEvent struct {
 // orchMark is one start or end of an orchestration pass; its attributes are
 // attrs[from:to] of its task.
 type orchMark struct {
-	ts       pcommon.Timestamp
-	from, to uint32
-	orch     uint8
-	start    bool
-	failed   bool
+	ts         pcommon.Timestamp
+	from, to   uint32
+	orch       uint8
+	start      bool
+	failed     bool
+	sampledOut bool // its event was sampled out by its route
 }
 
 // taskState holds the spans of one task until they can be emitted
@@ -117,6 +137,7 @@ type taskState struct {
 	late      bool // a tombstone of the task was left: what it adds goes out alone
 	dirty     bool // changed since its last snapshot (with Config.Journal)
 	stored    bool // a snapshot of it was written or it was restored
+	sampled   bool // holds spans or span events only sampled-out events made
 	prev      *taskState
 	next      *taskState
 }
@@ -133,6 +154,7 @@ func (st *taskState) taskID() string {
 // parts of its spans, and the index of the spans of a task that has many.
 type taskExtra struct {
 	events []heldEvent
+	out    []heldEvent // span events their routes sampled out: kept only with the whole task
 	orch   []orchMark
 	extras []spanExtra
 	ids    []ref                    // step ids of step batches
@@ -361,20 +383,40 @@ func (a *Assembler) keep(st *taskState, attrs []KV) (from, to uint32) {
 	}
 	return from, uint32(len(st.attrs))
 }
+
 func (a *Assembler) getSpan(st *taskState, id pcommon.SpanID, role spanRole) *span {
 	if sp := st.find(id); sp != nil {
+		a.touch(sp)
 		return sp
 	}
 	st.items++
 	a.pending++
-	return a.newSpan(st, id, role)
+	sp := a.newSpan(st, id, role)
+	if a.sampledOut {
+		sp.set(sampledOut, true)
+		st.sampled = true
+	}
+	return sp
 }
+
+// touch notes that the event being added made sp: an event its route kept
+// makes the span kept.
+func (a *Assembler) touch(sp *span) {
+	if !a.sampledOut {
+		sp.set(sampledOut, false)
+	}
+}
+
 func (a *Assembler) hold(st *taskState, he heldEvent) {
 	x := a.taskExtra(st)
-	if a.heldBefore(st, x, he) {
+	list := &x.events
+	if a.sampledOut {
+		list, st.sampled = &x.out, true
+	}
+	if a.heldBefore(st, *list, he) {
 		return // the same event delivered again
 	}
-	x.events = append(x.events, he)
+	*list = append(*list, he)
 	st.items++
 	a.pending++
 }
@@ -385,8 +427,7 @@ const maxComparedEvents = 256
 
 // heldBefore reports whether the task holds an event equal to he: same
 // span, time, name and attributes.
-func (a *Assembler) heldBefore(st *taskState, x *taskExtra, he heldEvent) bool {
-	evs := x.events
+func (a *Assembler) heldBefore(st *taskState, evs []heldEvent, he heldEvent) bool {
 	if len(evs) > maxComparedEvents {
 		evs = evs[len(evs)-maxComparedEvents:]
 	}

@@ -105,7 +105,7 @@ func (a *Assembler) keepLate(st *taskState, t *tombstone, all []*span) []*span {
 	for _, sp := range all {
 		if i := t.find(sp.id); i >= 0 {
 			if t.spans[i].complete || !isComplete(sp) {
-				sp.dup = true
+				sp.set(dup, true)
 				a.stats.Duplicates++
 				continue
 			}

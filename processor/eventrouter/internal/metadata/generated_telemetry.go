@@ -35,6 +35,7 @@ type TelemetryBuilder struct {
 	EventrouterSpansUnfinished       metric.Int64Counter
 	EventrouterStorageRecordsSkipped metric.Int64Counter
 	EventrouterStorageWrites         metric.Int64Counter
+	EventrouterTasksKept             metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -131,6 +132,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_eventrouter_storage_writes",
 		metric.WithDescription("Transactions written to the storage extension (one per acknowledged batch that changed pending tasks, one per delivered release). [Development]"),
 		metric.WithUnit("{transaction}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterTasksKept, err = builder.meter.Int64Counter(
+		"otelcol_eventrouter_tasks_kept",
+		metric.WithDescription("Tasks emitted whole although their routes sampled some of their events out (keep_tasks). [Development]"),
+		metric.WithUnit("{task}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

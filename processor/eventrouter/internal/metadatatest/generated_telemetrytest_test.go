@@ -30,6 +30,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.EventrouterSpansUnfinished.Add(context.Background(), 1)
 	tb.EventrouterStorageRecordsSkipped.Add(context.Background(), 1)
 	tb.EventrouterStorageWrites.Add(context.Background(), 1)
+	tb.EventrouterTasksKept.Add(context.Background(), 1)
 	AssertEqualEventrouterEventsDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -49,6 +50,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualEventrouterStorageWrites(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualEventrouterTasksKept(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 
