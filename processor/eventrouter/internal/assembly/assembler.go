@@ -71,6 +71,7 @@ type Assembler struct {
 
 	// scratch of release
 	all, batches, steps []*span
+	path                []*span // the critical path of the task being released
 	evs                 []heldEvent
 }
 

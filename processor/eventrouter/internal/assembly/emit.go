@@ -50,12 +50,16 @@ func (a *Assembler) emit(st *taskState, spans []*span, evs []heldEvent, reason s
 		held := st.attrsOf(sp)
 		derived := sp.startPrio == prioDuration
 		addCorr := corr != nil && !hasKey(held, KeyCorrelationID)
-		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished) + oneIf(derived) + oneIf(addCorr)) // exactly: a pdata attribute is 40 bytes
+		crit := sp.role == roleTask && len(a.path) > 0
+		attrs.EnsureCapacity(len(held) + oneIf(len(ids) > 0) + oneIf(unfinished) + oneIf(derived) + oneIf(addCorr) + 2*oneIf(crit)) // exactly: a pdata attribute is 40 bytes
 		for i := range held {
 			a.putAttr(st, &held[i], attrs)
 		}
 		if addCorr {
 			a.putAttr(st, corr, attrs)
+		}
+		if crit && !unfinished {
+			a.putCriticalPath(st, sp, attrs)
 		}
 		if len(ids) > 0 {
 			s := attrs.PutEmptySlice("tasker.batch.step_ids")

@@ -170,7 +170,12 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 			return strings.Compare(a.str(st, x.name), a.str(st, y.name))
 		})
 	}
+	a.path = a.path[:0]
+	if !st.late {
+		a.criticalPath(steps)
+	}
 	a.emit(st, all, evs, reason)
+	clear(a.path)
 	a.entomb(st, all, now)
 	clear(all)
 	clear(batches)
