@@ -16,7 +16,9 @@ import (
 // seconds from the task's start; the task ends at 10 s.
 func TestCriticalPath(t *testing.T) {
 	base := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
-	at := func(s float64) string { return base.Add(time.Duration(s * float64(time.Second))).Format(time.RFC3339Nano) }
+	at := func(s float64) string {
+		return base.Add(time.Duration(s * float64(time.Second))).Format(time.RFC3339Nano)
+	}
 	type step struct {
 		name       string
 		start, end float64
