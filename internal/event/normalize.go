@@ -44,6 +44,9 @@ type Normalizer struct {
 	// CorrelationID, when set, is put last on records whose payload
 	// carries no correlation id (the request's correlation header).
 	CorrelationID string
+	// Correlations, when set, spreads a task's correlation id: learned from
+	// the events that carry one, put on the task's later events that do not.
+	Correlations *Correlations
 
 	tasks [recentTasks]taskIDs // direct-mapped by id.slot
 	nums  [recentNums]id       // formatted numbers, direct-mapped by id.slot
@@ -62,6 +65,8 @@ type taskIDs struct {
 	trace     pcommon.TraceID
 	span      pcommon.SpanID // the task's root span, once needed
 	hasSpan   bool
+	corr      string // its correlation id, once looked up or learned
+	hasCorr   bool
 }
 
 // Normalize normalizes lr, whose event name is name.
@@ -106,6 +111,9 @@ func (n *Normalizer) NormalizeWith(lr plog.LogRecord, name string, body pcommon.
 	if f.stepID.text != "" && (!f.hasAttempt || f.attempt < 1) {
 		f.attempt = 1 // Tasker leaves attempt_number out of some step events; they belong to the first attempt
 	}
+	if task != nil && n.Correlations != nil {
+		n.correlate(task, &f)
+	}
 	n.putAttributes(lr.Attributes(), &f)
 	if task == nil {
 		return // registry and custom events belong to no task and carry no ids
@@ -122,6 +130,27 @@ func (n *Normalizer) NormalizeWith(lr plog.LogRecord, name string, body pcommon.
 			task.span, task.hasSpan = TaskSpanID(taskID), true
 		}
 		lr.SetSpanID(task.span)
+	}
+}
+
+// correlate learns the task's correlation id from the event, or gives the
+// event the one the task is known by.
+func (n *Normalizer) correlate(task *taskIDs, f *payloadFacts) {
+	corr := f.correlationID
+	if corr == "" {
+		corr = n.CorrelationID
+	}
+	switch {
+	case corr != "":
+		if !task.hasCorr || task.corr != corr {
+			n.Correlations.Learn(task.trace, corr)
+			task.corr, task.hasCorr = corr, true
+		}
+	case task.hasCorr:
+		f.correlationID = task.corr
+	default:
+		task.corr, task.hasCorr = n.Correlations.Lookup(task.trace)
+		f.correlationID = task.corr
 	}
 }
 

@@ -599,9 +599,9 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 		// is learned from records that need no redaction
 		if cv, ok := lr.Attributes().Get(event.AttrCorrelationID); ok && cv.Type() == pcommon.ValueTypeStr && cv.Str() != "" {
 			if act == logKeep {
-				c.r.correlations.learn(tid, cv.Str())
+				c.r.correlations.Learn(tid, cv.Str())
 			}
-		} else if c.r.correlations.known(tid) {
+		} else if _, ok := c.r.correlations.Lookup(tid); ok {
 			act |= logCorr
 		}
 	}
@@ -661,7 +661,9 @@ func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork) plog.Logs {
 					f.redactRecord(dst)
 				}
 				if act&logCorr != 0 {
-					c.r.correlations.put(dst)
+					if corr, ok := c.r.correlations.Lookup(dst.TraceID()); ok {
+						dst.Attributes().PutStr(event.AttrCorrelationID, corr)
+					}
 				}
 			}
 		}

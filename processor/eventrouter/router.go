@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadata"
 )
@@ -37,7 +38,7 @@ type router struct {
 	release func()
 
 	// correlation ids of recent tasks, for the logs of their later events
-	correlations *correlations
+	correlations *event.Correlations
 
 	// redaction verdicts shared by the pipelines (verdicts.go): how many
 	// pipelines take part (0: no sharing), and the latest batch's
@@ -93,7 +94,7 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 		}
 		r = &router{
 			id:           set.ID,
-			correlations: newCorrelations(),
+			correlations: event.NewCorrelations(),
 			cfg:          cfg,
 			routes:       newRouteTable(cfg),
 			filter:       newKeyFilter(cfg.Redaction),

@@ -29,6 +29,8 @@ type eventsReceiver struct {
 	next     consumer.Logs
 	obsrep   *receiverhelper.ObsReport
 	decoder  *decode.Decoder
+	// correlation ids of recent tasks, spread to their events that carry none
+	correlations *event.Correlations
 
 	server   *http.Server
 	addr     net.Addr // where the server listens, once started
@@ -45,10 +47,11 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*event
 		return nil, err
 	}
 	return &eventsReceiver{
-		cfg:      cfg,
-		settings: set,
-		next:     next,
-		obsrep:   obsrep,
+		cfg:          cfg,
+		settings:     set,
+		next:         next,
+		obsrep:       obsrep,
+		correlations: event.NewCorrelations(),
 		decoder: decode.New(decode.Options{
 			TypePrefix: cfg.CloudEvents.TypePrefix,
 			MaxDepth:   cfg.MaxNestingDepth,
@@ -191,7 +194,7 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string) (logs
 	if err != nil || n == 0 {
 		return logs, n, err
 	}
-	normalize(logs, r.cfg.TraceNamespace, correlationID, pcommon.NewTimestampFromTime(time.Now()))
+	normalize(logs, r.cfg.TraceNamespace, correlationID, r.correlations, pcommon.NewTimestampFromTime(time.Now()))
 	return logs, n, nil
 }
 
@@ -199,8 +202,8 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string) (logs
 // id where the event carries none. It runs once the whole body is decoded:
 // two tight loops keep their code in the instruction cache, one loop doing
 // both does not.
-func normalize(logs plog.Logs, namespace, correlationID string, receivedAt pcommon.Timestamp) {
-	n := event.Normalizer{Namespace: namespace, ReceivedAt: receivedAt, CorrelationID: correlationID}
+func normalize(logs plog.Logs, namespace, correlationID string, corr *event.Correlations, receivedAt pcommon.Timestamp) {
+	n := event.Normalizer{Namespace: namespace, ReceivedAt: receivedAt, CorrelationID: correlationID, Correlations: corr}
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
