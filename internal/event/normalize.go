@@ -362,6 +362,10 @@ func DBSpanID(taskID, stepID, startedAt, timestamp, sql string) pcommon.SpanID {
 // retries, backoff, cancellations and warnings of the engine are warnings,
 // everything else is informational.
 func Severity(name string) (plog.SeverityNumber, string) {
+	if in := byName[name]; in != nil {
+		return in.Severity.SeverityNumber(), in.Severity.String()
+	}
+	// names outside the catalog (custom events) by the catalog's own rule
 	switch {
 	case strings.HasSuffix(name, "failed"), strings.HasSuffix(name, "max_retries_reached"):
 		return plog.SeverityNumberError, "ERROR"

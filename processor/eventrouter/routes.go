@@ -6,6 +6,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -177,67 +178,24 @@ func (p *patternSet) first(name string) int {
 	return best
 }
 
-// Groups of the Tasker event catalog (shared/fixtures/tasker-events.md).
-var (
-	taskerTaskEvents = []string{
-		"task.initialize_requested", "task.start_requested", "task.completed",
-		"task.failed", "task.retry_requested", "task.cancelled",
-		"task.resolved_manually", "task.before_transition",
-	}
-	taskerStepEvents = []string{
-		"step.initialize_requested", "step.execution_requested", "step.before_handle",
-		"step.handle", "step.completed", "step.failed", "step.retry_requested",
-		"step.cancelled", "step.resolved_manually", "step.before_transition",
-	}
-	taskerWorkflowEvents = []string{
-		"workflow.task_started", "workflow.task_completed", "workflow.task_failed",
-		"workflow.step_completed", "workflow.step_failed",
-		"workflow.viable_steps_discovered", "workflow.no_viable_steps",
-		"workflow.orchestration_requested", "workflow.task_finalization_started",
-		"workflow.task_finalization_completed", "workflow.task_reenqueue_started",
-		"workflow.task_reenqueue_requested", "workflow.task_reenqueue_failed",
-		"workflow.task_reenqueue_delayed", "workflow.task_state_unclear",
-		"workflow.step_execution_failed", "workflow.viable_steps_batch_ready",
-		"workflow.steps_execution_started", "workflow.steps_execution_completed",
-	}
-	taskerObservabilityEvents = []string{
-		"observability.task.handle", "observability.task.enqueue",
-		"observability.task.finalize", "observability.step.handle",
-		"observability.step.find_viable", "observability.step.backoff",
-		"observability.step.skip", "observability.step.max_retries_reached",
-	}
-	taskerPlannedEvents = []string{
-		"database.query_executed", "dependency.resolved", "batch.step_execution",
-		"memory.spike_detected", "performance.slow_operation",
-	}
-	taskerRegistryEvents = []string{
-		"handler.registered", "handler.unregistered", "handler.validation_failed",
-		"plugin.registered", "plugin.unregistered", "plugin.validation_failed",
-		"subscriber.registered", "subscriber.unregistered", "subscriber.validation_failed",
-		"registry.sync_requested", "registry.health_check", "registry.stats_collected",
-		"registry.cross_discovery", "registry.coordination_complete",
-	}
-	taskerTelemetryEvents = []string{
-		"tasker.telemetry.cache_synced", "tasker.telemetry.export_requested",
-		"tasker.telemetry.export_completed", "tasker.telemetry.export_failed",
-		"tasker.telemetry.plugin_registered", "tasker.telemetry.plugin_unregistered",
-	}
-)
-
-// taskerPreset maps every name of the Tasker catalog: events about a task go
-// to all three signals, registry and telemetry-export events (which belong
-// to no task) to metrics and logs.
+// taskerPreset maps every name of the event catalog to its signals: events
+// about a task go to all three, registry and telemetry-export events (which
+// belong to no task) to metrics and logs.
 func taskerPreset() map[string]signals {
-	m := map[string]signals{}
-	for _, group := range [][]string{taskerTaskEvents, taskerStepEvents, taskerWorkflowEvents, taskerObservabilityEvents, taskerPlannedEvents} {
-		for _, n := range group {
-			m[n] = toTraces | toMetrics | toLogs
+	cat := event.Catalog()
+	m := make(map[string]signals, len(cat))
+	for _, in := range cat {
+		var s signals
+		if in.Signals&event.Traces != 0 {
+			s |= toTraces
 		}
-	}
-	for _, group := range [][]string{taskerRegistryEvents, taskerTelemetryEvents} {
-		for _, n := range group {
-			m[n] = toMetrics | toLogs
+		if in.Signals&event.Metrics != 0 {
+			s |= toMetrics
 		}
+		if in.Signals&event.Logs != 0 {
+			s |= toLogs
+		}
+		m[in.Name] = s
 	}
 	return m
 }

@@ -8,35 +8,33 @@ import (
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
 
-// kind is the part an event plays in span assembly.
-type kind uint8
+// kind is the part an event plays in span assembly (event.Span).
+type kind = event.Span
 
 const (
-	kindInstant      kind = iota // a span event on the step attempt or task span
-	kindTaskInit                 // task.initialize_requested: earliest task start
-	kindTaskStart                // task.start_requested: task start
-	kindTaskEnd                  // terminal task event
-	kindStepStart                // step.execution_requested: attempt start
-	kindBeforeHandle             // step.before_handle: handler start
-	kindStepEnd                  // terminal step attempt event
-	kindBatch                    // workflow.viable_steps_discovered
-	kindOrchStart                // start of an orchestration pass
-	kindOrchEnd                  // end of an orchestration pass
-	kindEnqueue                  // observability.task.enqueue
-	kindDB                       // database.query_executed
-	kindDependency               // dependency.resolved
+	kindInstant      = event.SpanEvent
+	kindTaskInit     = event.SpanTaskInit
+	kindTaskStart    = event.SpanTaskStart
+	kindTaskEnd      = event.SpanTaskEnd
+	kindStepStart    = event.SpanStepStart
+	kindBeforeHandle = event.SpanBeforeHandle
+	kindStepEnd      = event.SpanStepEnd
+	kindBatch        = event.SpanBatch
+	kindOrchStart    = event.SpanPassStart
+	kindOrchEnd      = event.SpanPassEnd
+	kindEnqueue      = event.SpanEnqueue
+	kindDB           = event.SpanQuery
+	kindDependency   = event.SpanDependency
 )
 
-// KindInfo is what span assembly does with one event name.
+// KindInfo is what span assembly does with one event name: its row of the
+// event catalog.
 type KindInfo struct {
 	kind    kind
-	orch    uint8  // orchestration pass type, index into orchNames
+	orch    uint8  // orchestration pass, index into orchNames
 	outcome string // for terminal events
 	failed  bool
 }
-
-// Orchestration passes: the events that open and close each.
-var orchNames = []string{"finalize task", "execute steps", "reenqueue task"}
 
 // Terminal reports whether the event ends a task or a step attempt.
 func (k KindInfo) Terminal() bool { return k.kind == kindTaskEnd || k.kind == kindStepEnd }
@@ -46,38 +44,17 @@ func (k KindInfo) Terminal() bool { return k.kind == kindTaskEnd || k.kind == ki
 func (k KindInfo) FailedEnd() bool { return k.Terminal() && k.failed }
 
 // KindOf returns what span assembly does with events of that name; names
-// it does not know are instants (span events).
-func KindOf(name string) KindInfo { return eventKinds[name] }
-
-var eventKinds = map[string]KindInfo{
-	"task.initialize_requested": {kind: kindTaskInit},
-	"task.start_requested":      {kind: kindTaskStart},
-	"task.completed":            {kind: kindTaskEnd, outcome: "completed"},
-	"task.failed":               {kind: kindTaskEnd, outcome: "failed", failed: true},
-	"task.cancelled":            {kind: kindTaskEnd, outcome: "cancelled"},
-	"task.resolved_manually":    {kind: kindTaskEnd, outcome: "resolved_manually"},
-
-	"step.execution_requested": {kind: kindStepStart},
-	"step.before_handle":       {kind: kindBeforeHandle},
-	"step.completed":           {kind: kindStepEnd, outcome: "completed"},
-	"step.failed":              {kind: kindStepEnd, outcome: "failed", failed: true},
-	"step.cancelled":           {kind: kindStepEnd, outcome: "cancelled"},
-	"step.resolved_manually":   {kind: kindStepEnd, outcome: "resolved_manually"},
-
-	"workflow.viable_steps_discovered":     {kind: kindBatch},
-	"workflow.task_finalization_started":   {kind: kindOrchStart, orch: 0},
-	"workflow.task_finalization_completed": {kind: kindOrchEnd, orch: 0},
-	"workflow.steps_execution_started":     {kind: kindOrchStart, orch: 1},
-	"workflow.steps_execution_completed":   {kind: kindOrchEnd, orch: 1},
-	"workflow.task_reenqueue_started":      {kind: kindOrchStart, orch: 2},
-	"workflow.task_reenqueue_requested":    {kind: kindOrchEnd, orch: 2},
-	"workflow.task_reenqueue_delayed":      {kind: kindOrchEnd, orch: 2},
-	"workflow.task_reenqueue_failed":       {kind: kindOrchEnd, orch: 2, failed: true},
-
-	"observability.task.enqueue": {kind: kindEnqueue},
-	"database.query_executed":    {kind: kindDB},
-	"dependency.resolved":        {kind: kindDependency},
+// outside the catalog are instants (span events).
+func KindOf(name string) KindInfo {
+	in, ok := event.Lookup(name)
+	if !ok {
+		return KindInfo{}
+	}
+	return KindInfo{kind: in.Span, orch: uint8(in.Pass), outcome: in.Outcome, failed: in.Failed}
 }
+
+// Orchestration passes, by event.Pass.
+var orchNames = event.PassNames[:]
 
 // KV is one attribute as read from an event: its strings are views into the
 // input batch, valid while the event is processed (held spans keep attr,
