@@ -9,7 +9,7 @@ import (
 // The event catalog: what each Tasker event name means, in one table. Span
 // assembly, the router's tasker preset, the metrics aggregator and the
 // severities of normalized records all read it; adding an event is one row.
-// The names are those of Tasker's catalog (docs/tasker-events.md).
+// The names are the lifecycle events of Tasker (gem tasker-engine 0.1.0).
 
 // Span is what an event does in span assembly.
 type Span uint8
