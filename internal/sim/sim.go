@@ -1,6 +1,6 @@
 // Package sim simulates a Tasker workflow engine and produces the lifecycle
 // events it would publish, shaped exactly like Tasker's payloads (see
-// shared/fixtures/tasker-events.md and sample-native.ndjson).
+// internal/event/catalog.go and internal/fixtures/data/sample-native.ndjson).
 //
 // The simulation is a discrete-event simulation on a virtual millisecond
 // clock: tasks arrive, their step DAGs run with as much parallelism as the

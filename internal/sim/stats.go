@@ -6,7 +6,7 @@ import (
 )
 
 // Stats is the ground truth of a generated stream. Its JSON keys are those of
-// shared/fixtures/sample-native.summary.json, plus a few extras.
+// internal/fixtures/data/sample-native.summary.json, plus a few extras.
 type Stats struct {
 	Tasks               int64            `json:"tasks"`
 	TasksCompleted      int64            `json:"tasks_completed"`
