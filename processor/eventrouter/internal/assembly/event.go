@@ -58,7 +58,7 @@ var orchNames = event.PassNames[:]
 
 // KV is one attribute as read from an event: its strings are views into the
 // input batch, valid while the event is processed (held spans keep attr,
-// see held.go). Numbers and booleans share n.
+// strings.go). Numbers and booleans share n.
 type KV struct {
 	key string
 	s   string
@@ -203,7 +203,7 @@ func knownStr(id uint8, s string) KV {
 
 // Event is what span assembly reads from one normalized event record. Its
 // strings may be views into the input batch: the assembler copies what it
-// holds (see held.go).
+// holds (strings.go).
 type Event struct {
 	Name    string
 	Info    KindInfo

@@ -1,6 +1,6 @@
 // Rules of span assembly: what each event does to its task's spans, and how
 // competing values are chosen. They are kept apart from the memory layout
-// (held.go, task.go).
+// (task.go, attrs.go, strings.go).
 
 package assembly // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 

@@ -1,5 +1,5 @@
 // The held form of one task: its spans, their attributes and extra parts, in
-// slices recycled by capacity class (see held.go for why they hold no
+// slices recycled by capacity class (see the package doc for why they hold no
 // pointers).
 
 package assembly // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
@@ -14,7 +14,7 @@ import (
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
 
-// span is one span being assembled (80 bytes, no pointers: see held.go).
+// span is one span being assembled (80 bytes, no pointers: see the package doc).
 // It lives in its task's spans, so a *span is only valid until the task's
 // next new span.
 type span struct {
@@ -117,7 +117,7 @@ type orchMark struct {
 }
 
 // taskState holds the spans of one task until they can be emitted
-// (168 bytes). Its slices hold no pointers (see held.go): the spans, the
+// (168 bytes). Its slices hold no pointers (see the package doc): the spans, the
 // attributes of spans and held events, and the task's strings.
 type taskState struct {
 	traceID   pcommon.TraceID
@@ -303,7 +303,7 @@ func (a *Assembler) stepSpanID(st *taskState, stepID string, attempt int64) pcom
 }
 
 // own makes an attribute read from an event into a held one: its strings
-// made symbols or copied into the task's buffer (see held.go), sharing the
+// made symbols or copied into the task's buffer (strings.go), sharing the
 // task's and span's ids.
 func (a *Assembler) own(st *taskState, sp *span, in *KV, prio int8) attr {
 	x := attr{n: in.n, id: in.id, typ: in.typ, prio: prio}

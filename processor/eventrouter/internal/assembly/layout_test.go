@@ -100,7 +100,7 @@ func TestSymbolsAreBounded(t *testing.T) {
 }
 
 // The held forms are kept free of Go pointers, so that the garbage
-// collector does not scan the pending state (see held.go).
+// collector does not scan the pending state (strings.go).
 func TestHeldFormsHaveNoPointers(t *testing.T) {
 	for _, v := range []any{span{}, attr{}, heldEvent{}, orchMark{}, spanExtra{}, ref{}} {
 		typ := reflect.TypeOf(v)
