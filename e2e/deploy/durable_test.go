@@ -29,11 +29,12 @@ func durableConfigs(t *testing.T) map[string]*collectorConfig {
 }
 
 // TestShippedConfigsAreDurable: everything between the receivers' answer
-// and the outputs keeps what it accepted on file_storage. Every exporter fed
-// by the router (but the prometheus exporter, a scrape endpoint without a
-// queue) queues on a file_storage extension the service starts and retries;
-// no batch processor holds data in memory around the router; files are
-// written on every export call.
+// and the outputs keeps what it accepted on file_storage. The router keeps
+// its pending tasks on a file_storage extension the service starts, and so
+// does every exporter it feeds (but the prometheus exporter, a scrape
+// endpoint without a queue) with its sending queue, and retries; no batch
+// processor holds data in memory around the router; files are written on
+// every export call.
 func TestShippedConfigsAreDurable(t *testing.T) {
 	for path, cfg := range durableConfigs(t) {
 		t.Run(path, func(t *testing.T) {
@@ -52,6 +53,7 @@ func TestShippedConfigsAreDurable(t *testing.T) {
 					t.Errorf("%s: storage %q is not a file_storage extension the service starts", what, id)
 				}
 			}
+			fileStorage("connectors/"+router, cfg.Connectors[router]["storage"])
 			fed := map[string]bool{} // exporters the router feeds
 			for _, name := range sortedKeys(cfg.Service.Pipelines) {
 				p := cfg.Service.Pipelines[name]
