@@ -147,37 +147,44 @@ func newScenario(t testing.TB, root, name string) *scenario {
 }
 
 // routerCounts is what the router's own telemetry says (this run of the
-// product) about spans left unfinished.
+// product); it fails the test if a stored record could not be restored.
 func (sc *scenario) routerCounts(t testing.TB) string {
+	t.Helper()
 	m, err := scrape(sc.prod.metrics)
 	if err != nil {
-		return fmt.Sprintf("; router telemetry: %v", err)
+		t.Errorf("router telemetry: %v", err)
+		return ""
 	}
-	return fmt.Sprintf("; router (last run): %.0f spans emitted, %.0f unfinished, %.0f span events orphaned",
-		m.sum("otelcol_eventrouter_spans_emitted"), m.sum("otelcol_eventrouter_spans_unfinished"),
-		m.sum("otelcol_eventrouter_events_dropped", `reason="orphaned"`))
+	if n := m.sum("otelcol_eventrouter_storage_records_skipped"); n != 0 {
+		t.Errorf("the router skipped %.0f stored records (corrupt or incompatible); see %s", n, sc.prod.p.log)
+	}
+	return fmt.Sprintf("; router (run %d): %.0f spans emitted, %.0f unfinished, %.0f spans and span events dropped as duplicates, %.0f storage writes, %.0f stored records skipped",
+		sc.prod.runs, m.sum("otelcol_eventrouter_spans_emitted"), m.sum("otelcol_eventrouter_spans_unfinished"),
+		m.sum("otelcol_eventrouter_events_dropped", `signal="traces"`, `reason="duplicate"`),
+		m.sum("otelcol_eventrouter_storage_writes"), m.sum("otelcol_eventrouter_storage_records_skipped"))
 }
 
 // restartsUnderLoad sends the workload and restarts the product with sig
 // twice while it runs: each time a third of the workload was acknowledged
-// by the product's current run.
+// by the product's current run and that run released spans, so that the
+// restart finds tasks pending, spans on their way and tombstones.
 func restartsUnderLoad(t *testing.T, root, name string, sig syscall.Signal, refSum simSummary, ref *output) comparison {
 	sc := newScenario(t, root, name)
 	s := startSim(t, sc.dir, "sim", sc.prod)
-	var at []int
+	var at []string
 	for range 2 {
-		var n float64
-		waitFor(t, time.Minute, "a third of the workload to be acknowledged", func() bool {
-			n = sc.prod.accepted()
-			return n >= float64(refSum.Events)/3
+		var n, e float64
+		waitFor(t, time.Minute, "a third of the workload acknowledged and spans released by this run", func() bool {
+			n, e = sc.prod.accepted(), sc.prod.emitted()
+			return n >= float64(refSum.Events)/3 && e > 0
 		})
-		at = append(at, int(n))
+		at = append(at, fmt.Sprintf("%.0f events in, %.0f spans out", n, e))
 		sc.prod.restart(t, sig)
 	}
 	sum := s.wait(t, 3*time.Minute)
 	settle(t, sc.prod, sc.sink, sum.expectedSpans(), sum.Events)
 	c := compare(ref, readOutput(t, sc.sink))
-	t.Logf("%v twice (after %v events acknowledged by the run; the simulator retried %d of %d requests): %s%s",
+	t.Logf("%v twice (when the run had %v; the simulator retried %d of %d requests): %s%s",
 		sig, at, sum.Retried, sum.Requests, c, sc.routerCounts(t))
 	return c
 }

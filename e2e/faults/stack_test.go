@@ -99,9 +99,11 @@ func startProduct(t testing.TB, dir string, s *sink) *product {
 }
 
 // overrideYAML is merged over the durable config: maps merge key by key, so
-// only addresses and paths change; everything that makes the config durable
-// (storage, queues, retries, flush thresholds, the pipelines) is the
-// shipped file's.
+// only addresses, paths and the router's grace period change; everything
+// that makes the config durable (storage, queues, retries, flush thresholds,
+// the pipelines) is the shipped file's. A 1 s grace (default 5 s) releases
+// tasks while the 5 s workload still runs, so that a restart finds tasks
+// pending, tasks being delivered and tombstones, as in production.
 func (c *product) overrideYAML(t testing.TB) string {
 	q := strconv.Quote
 	d := func(name string) string { return q(filepath.Join(c.dir, name)) }
@@ -111,6 +113,8 @@ func (c *product) overrideYAML(t testing.TB) string {
   zpages: {endpoint: %s}
   file_storage/router: {directory: %s, compaction: {directory: %s}}
   file_storage/queue: {directory: %s, compaction: {directory: %s}}
+connectors:
+  eventrouter: {traces: {task_end_grace: 1s}}
 receivers:
   taskerevents: {endpoint: %s}
   otlp: {protocols: {grpc: {endpoint: %s}, http: {endpoint: %s}}}
@@ -160,6 +164,15 @@ func (c *product) accepted() float64 {
 		return 0
 	}
 	return m.sum("otelcol_receiver_accepted_log_records", `receiver="taskerevents"`)
+}
+
+// emitted is the spans this run of the router released.
+func (c *product) emitted() float64 {
+	m, err := scrape(c.metrics)
+	if err != nil {
+		return 0
+	}
+	return m.sum("otelcol_eventrouter_spans_emitted")
 }
 
 // settled reports whether the product holds nothing more to send: no span
