@@ -76,7 +76,7 @@ e2e: $(BIN)
 	./scripts/e2e.sh
 
 ## faults: the fault suite: SIGKILL and SIGTERM restarts under load, the backend
-## down for 30 s, a workload sent twice, late events (scripts/faults.sh, ~2.5 min)
+## down for 30 s, a workload sent twice, late events (scripts/faults.sh, < 2 min)
 faults: $(BIN)
 	./scripts/faults.sh
 	@# The hostile-input suite joins here once its target exists.

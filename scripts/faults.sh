@@ -5,7 +5,7 @@
 # and the simulator. It kills the product (SIGKILL, SIGTERM), stops the sink
 # for 30 s, sends the workload twice and sends events of tasks already
 # emitted, and compares what reached the sink with the simulator's summary
-# and a reference run. About 2.5 minutes.
+# and a reference run. Under 2 minutes.
 #
 # Files: .faults/run/<scenario>/ (the processes' logs, the sink's files, the
 # simulator's summaries), .faults/run/faults-test.log.

@@ -44,7 +44,7 @@ func TestFaults(t *testing.T) {
 
 		again := startSim(t, sc.dir, "sim-2", sc.prod).wait(t, 2*time.Minute)
 		settle(t, sc.prod, sc.sink, sum.expectedSpans(), 2*sum.Events)
-		c := compare(ref, readOutput(t, sc.sink))
+		c := sc.compare(t, ref)
 		t.Logf("sent twice (%d + %d events): %s%s", sum.Events, again.Events, c, sc.routerCounts(t))
 		c.check(t, 0)
 	})
@@ -89,7 +89,7 @@ func TestFaults(t *testing.T) {
 		sc.sink.start(t)
 		restored := time.Now()
 		settle(t, sc.prod, sc.sink, sum.expectedSpans(), sum.Events)
-		c := compare(ref, readOutput(t, sc.sink))
+		c := sc.compare(t, ref)
 		t.Logf("sink down 30 s (%d requests queued in otlp_http, drained %.1f s after the sink came back): %s%s",
 			int(queued), time.Since(restored).Seconds(), c, sc.routerCounts(t))
 		c.check(t, 0)
@@ -104,7 +104,7 @@ func TestFaults(t *testing.T) {
 		sum := startSim(t, sc.dir, "sim", sc.prod).wait(t, 2*time.Minute)
 		dry.wait(t, time.Minute)
 		settle(t, sc.prod, sc.sink, sum.expectedSpans(), sum.Events)
-		if c := compare(ref, readOutput(t, sc.sink)); c.missing+c.differing+c.extra+c.duplicates > 0 {
+		if c := sc.compare(t, ref); c.missing+c.differing+c.extra+c.duplicates > 0 {
 			t.Fatalf("before the late events, the output already differs from the reference: %s", c)
 		}
 
@@ -116,10 +116,9 @@ func TestFaults(t *testing.T) {
 		})
 		n := bytes.Count(late, []byte{'\n'})
 		settle(t, sc.prod, sc.sink, sum.expectedSpans(), sum.Events+n)
-		o := readOutput(t, sc.sink)
-		c := compare(ref, o)
-		t.Logf("late events (%d events of the %d longest tasks %v, sent again after their spans were emitted; %d event records now): %s%s",
-			n, len(tasks), tasks, o.eventRecords, c, sc.routerCounts(t))
+		c := sc.compare(t, ref)
+		t.Logf("late events (%d events of the %d longest tasks %v, sent again after their spans were emitted): %s%s",
+			n, len(tasks), tasks, c, sc.routerCounts(t))
 		c.check(t, 0)
 	})
 }
@@ -146,6 +145,15 @@ func newScenario(t testing.TB, root, name string) *scenario {
 	return sc
 }
 
+// compare compares what the sink holds with the reference, and counts
+// what the product's own JSON files hold.
+func (sc *scenario) compare(t testing.TB, ref *output) comparison {
+	t.Helper()
+	c := compare(ref, readOutput(t, sc.sink))
+	c.files = readProductFiles(t, sc.prod.dir)
+	return c
+}
+
 // routerCounts is what the router's own telemetry says (this run of the
 // product); it fails the test if a stored record could not be restored.
 func (sc *scenario) routerCounts(t testing.TB) string {
@@ -165,25 +173,29 @@ func (sc *scenario) routerCounts(t testing.TB) string {
 }
 
 // restartsUnderLoad sends the workload and restarts the product with sig
-// twice while it runs: each time a third of the workload was acknowledged
-// by the product's current run and that run released spans, so that the
-// restart finds tasks pending, spans on their way and tombstones.
+// twice while it runs: each time a third of the workload (at most half of
+// what is left) was acknowledged by the product's current run and that run
+// released spans, so that the restart finds tasks pending, spans on their
+// way and tombstones.
 func restartsUnderLoad(t *testing.T, root, name string, sig syscall.Signal, refSum simSummary, ref *output) comparison {
 	sc := newScenario(t, root, name)
 	s := startSim(t, sc.dir, "sim", sc.prod)
 	var at []string
+	left := float64(refSum.Events) // not yet acknowledged by an earlier run
 	for range 2 {
 		var n, e float64
+		want := min(float64(refSum.Events)/3, left/2)
 		waitFor(t, time.Minute, "a third of the workload acknowledged and spans released by this run", func() bool {
 			n, e = sc.prod.accepted(), sc.prod.emitted()
-			return n >= float64(refSum.Events)/3 && e > 0
+			return n >= want && e > 0
 		})
+		left -= n
 		at = append(at, fmt.Sprintf("%.0f events in, %.0f spans out", n, e))
 		sc.prod.restart(t, sig)
 	}
 	sum := s.wait(t, 3*time.Minute)
 	settle(t, sc.prod, sc.sink, sum.expectedSpans(), sum.Events)
-	c := compare(ref, readOutput(t, sc.sink))
+	c := sc.compare(t, ref)
 	t.Logf("%v twice (when the run had %v; the simulator retried %d of %d requests): %s%s",
 		sig, at, sum.Retried, sum.Requests, c, sc.routerCounts(t))
 	return c

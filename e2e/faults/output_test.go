@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -213,6 +214,31 @@ type comparison struct {
 	eventsExpected int // event records of the reference
 	eventsMissing  int // reference events absent (or fewer times than there)
 	eventRecords   int
+
+	files productFiles
+}
+
+// productFiles counts what the product's own JSON exporter wrote (the
+// durable config's files, behind their persistent queues).
+type productFiles struct {
+	spans, spanRecords, events int
+}
+
+func readProductFiles(t testing.TB, dir string) productFiles {
+	t.Helper()
+	var f productFiles
+	ids := map[string]bool{}
+	eachLine(t, filepath.Join(dir, "data", "traces.jsonl"), func(line []byte) {
+		var sp span
+		if err := json.Unmarshal(line, &sp); err != nil {
+			t.Fatalf("product traces.jsonl: %q: %v", line, err)
+		}
+		ids[sp.id()] = true
+		f.spanRecords++
+	})
+	f.spans = len(ids)
+	f.events = countLines(filepath.Join(dir, "data", "events.jsonl"))
+	return f
 }
 
 func compare(ref, o *output) comparison {
@@ -286,9 +312,11 @@ func spanDiff(want, got *span) string {
 // String is the scenario's line in the test log.
 func (c comparison) String() string {
 	return fmt.Sprintf("spans: %d expected, %d distinct (%d missing, %d differing, %d extra), %d records, %d duplicate records (%.2f%%), %d unfinished; "+
-		"tasks %d (%d finished), step attempts %d; events: %d expected, %d records, %d missing",
+		"tasks %d (%d finished), step attempts %d; events: %d expected, %d records, %d missing; "+
+		"the product's own JSON files: %d spans in %d records, %d events",
 		c.spansExpected, c.distinct, c.missing, c.differing, c.extra, c.records, c.duplicates, c.dupPercent(), c.unfinished,
-		c.tasks, c.finishedTasks, c.attempts, c.eventsExpected, c.eventRecords, c.eventsMissing)
+		c.tasks, c.finishedTasks, c.attempts, c.eventsExpected, c.eventRecords, c.eventsMissing,
+		c.files.spans, c.files.spanRecords, c.files.events)
 }
 
 func (c comparison) dupPercent() float64 {
@@ -300,11 +328,17 @@ func (c comparison) dupPercent() float64 {
 
 // check fails the test unless nothing is missing or wrong: every reference
 // event in the sink, every reference span with its exact record, nothing
-// else, no span unfinished, and at most maxDupPercent duplicate records.
+// else, no span unfinished, and at most maxDupPercent duplicate records;
+// the product's own files hold as many spans and at least as many events.
 func (c comparison) check(t testing.TB, maxDupPercent float64) {
 	t.Helper()
 	if c.missing+c.differing+c.extra+c.unfinished+c.eventsMissing > 0 || c.dupPercent() > maxDupPercent {
 		t.Errorf("output differs from the reference run (duplicates allowed: %.0f%%): %s\nexamples:\n  %s",
 			maxDupPercent, c, strings.Join(c.examples, "\n  "))
+	}
+	fileDups := 100 * float64(c.files.spanRecords-c.files.spans) / float64(max(c.spansExpected, 1))
+	if c.files.spans != c.spansExpected || fileDups > maxDupPercent || c.files.events < c.eventsExpected {
+		t.Errorf("the product's own JSON files: %d spans in %d records and %d events; want %d spans (duplicates allowed: %.0f%%) and at least %d events",
+			c.files.spans, c.files.spanRecords, c.files.events, c.spansExpected, maxDupPercent, c.eventsExpected)
 	}
 }

@@ -244,4 +244,3 @@ func (m metrics) has(name string) bool {
 	}
 	return false
 }
-
