@@ -41,13 +41,14 @@ func (s *span) unfinished() bool { return s.Attributes["tasker.span.unfinished"]
 type output struct {
 	spans        map[string][]*span // span id → its records, in file order
 	spanRecords  int
-	events       map[string]int // event record (canonical) → how many times
+	events       map[string]int // event (what the sender sent) → how many times
+	eventAttrs   map[string]string
 	eventRecords int
 }
 
 func readOutput(t testing.TB, s *sink) *output {
 	t.Helper()
-	o := &output{spans: map[string][]*span{}, events: map[string]int{}}
+	o := &output{spans: map[string][]*span{}, events: map[string]int{}, eventAttrs: map[string]string{}}
 	eachLine(t, s.spansPath(), func(line []byte) {
 		var sp span
 		canon := canonical(t, line, &sp)
@@ -56,10 +57,39 @@ func readOutput(t testing.TB, s *sink) *output {
 		o.spanRecords++
 	})
 	eachLine(t, s.eventsPath(), func(line []byte) {
-		o.events[canonical(t, line, nil)]++
+		id, attrs := eventKey(t, line)
+		o.events[id]++
+		if _, ok := o.eventAttrs[id]; !ok {
+			o.eventAttrs[id] = attrs
+		}
 		o.eventRecords++
 	})
 	return o
+}
+
+// eventKey splits an event record into what identifies the event the
+// sender sent (name, time, ids, payload) and the attributes the product
+// derived from it. Some attributes depend on what the router had seen of
+// the task when the event arrived (the task's correlation id on its later
+// events), so they are compared apart.
+func eventKey(t testing.TB, line []byte) (id, attrs string) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("sink event %q: %v", line, err)
+	}
+	a, err := json.Marshal(m["attributes"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "attributes")
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), string(a)
 }
 
 // canonical decodes a JSON record (into v as well, when v is not nil) and
@@ -214,6 +244,7 @@ type comparison struct {
 	eventsExpected int // event records of the reference
 	eventsMissing  int // reference events absent (or fewer times than there)
 	eventRecords   int
+	eventsAttrs    int // events whose attributes differ from the reference's
 
 	files productFiles
 }
@@ -275,6 +306,9 @@ func compare(ref, o *output) comparison {
 		if o.events[ev] < n {
 			c.eventsMissing += n - o.events[ev]
 		}
+		if a, ok := o.eventAttrs[ev]; ok && a != ref.eventAttrs[ev] {
+			c.eventsAttrs++
+		}
 	}
 	return c
 }
@@ -312,10 +346,10 @@ func spanDiff(want, got *span) string {
 // String is the scenario's line in the test log.
 func (c comparison) String() string {
 	return fmt.Sprintf("spans: %d expected, %d distinct (%d missing, %d differing, %d extra), %d records, %d duplicate records (%.2f%%), %d unfinished; "+
-		"tasks %d (%d finished), step attempts %d; events: %d expected, %d records, %d missing; "+
+		"tasks %d (%d finished), step attempts %d; events: %d expected, %d records, %d missing, %d with other attributes than in the reference; "+
 		"the product's own JSON files: %d spans in %d records, %d events",
 		c.spansExpected, c.distinct, c.missing, c.differing, c.extra, c.records, c.duplicates, c.dupPercent(), c.unfinished,
-		c.tasks, c.finishedTasks, c.attempts, c.eventsExpected, c.eventRecords, c.eventsMissing,
+		c.tasks, c.finishedTasks, c.attempts, c.eventsExpected, c.eventRecords, c.eventsMissing, c.eventsAttrs,
 		c.files.spans, c.files.spanRecords, c.files.events)
 }
 
