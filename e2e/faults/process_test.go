@@ -91,6 +91,9 @@ func startProc(t testing.TB, name, logPath string, env []string, args ...string)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env...)
+	// If the test binary dies (Ctrl-C, a -timeout panic) without running
+	// its cleanups, the kernel stops what it started.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
