@@ -8,7 +8,7 @@ usage() {
   cat <<'EOF'
 usage: scripts/bench.sh [--micro | --report | --quick] [--help]
 
-  (no flag)  pipelines A B C D side by side, the 100,000-open-tasks memory
+  (no flag)  pipelines A AD B C D side by side, the 100,000-open-tasks memory
              test (in process and against the binary), then the report
   --micro    the Go microbenchmarks of every component only, then the report
              (pipeline results of the last full run are kept)
@@ -17,7 +17,7 @@ usage: scripts/bench.sh [--micro | --report | --quick] [--help]
 
 Environment (defaults in brackets):
   BENCH_BIN [bin/otelcol-tasker]   BENCH_OUT [.e2e/bench]  scratch folder
-  BENCH_PIPELINES [A B C D]        BENCH_ROUNDS [2]   rounds of every pipeline
+  BENCH_PIPELINES [A AD B C D]     BENCH_ROUNDS [2]   rounds of every pipeline
   BENCH_WARMUP [5s] BENCH_DURATION [20s] BENCH_LATENCY_DURATION [15s]
   BENCH_BATCH [1000] events per request   BENCH_CONNS [8] requests in flight
   BENCH_OPEN_TASKS [100000]
@@ -38,7 +38,7 @@ esac
 
 BIN=${BENCH_BIN:-$ROOT/bin/otelcol-tasker}
 OUT=${BENCH_OUT:-$ROOT/.e2e/bench}
-PIPELINES=${BENCH_PIPELINES:-A B C D}
+PIPELINES=${BENCH_PIPELINES:-A AD B C D}
 ROUNDS=${BENCH_ROUNDS:-2}
 WARMUP=${BENCH_WARMUP:-5s}
 DURATION=${BENCH_DURATION:-20s}
@@ -117,7 +117,7 @@ if curl -fsS -o /dev/null "http://$BENCH_HEALTH_ENDPOINT/" 2>/dev/null; then
   echo "something already answers on $BENCH_HEALTH_ENDPOINT: another benchmark running?" >&2
   exit 1
 fi
-rm -f "$OUT"/[A-D]-r*.json "$OUT"/[A-D]-r*.csv "$OUT"/[A-D]-r*-telemetry.txt "$OUT"/skipped-*.txt \
+rm -f "$OUT"/[A-Z]*-r[0-9]*.json "$OUT"/[A-Z]*-r[0-9]*.csv "$OUT"/[A-Z]*-r[0-9]*-telemetry.txt "$OUT"/skipped-*.txt \
   "$OUT"/open.json "$OUT"/memtest.json "$OUT"/memtest-error.txt "$OUT"/*-plot.dat
 
 # Every pipeline must run the same binary, even if `make build` replaces it
@@ -140,12 +140,13 @@ CMDLINE="scripts/bench.sh${1:+ $1}"
 [ -n "${MAKELEVEL:-}" ] && [ "$MODE" = full ] && CMDLINE="make bench"
 
 # Pipeline ids → config, receiver URL, body format, components it needs.
-config_of() { echo "$ROOT/bench/configs/$(case $1 in A) echo a-product ;; B) echo b-floor ;; C) echo c-contrib ;; D) echo d-router-metrics ;; esac).yaml"; }
-url_of() { if [ "$1" = A ]; then echo "http://$BENCH_TASKER_ENDPOINT/v1/events"; else echo "http://$BENCH_OTLP_ENDPOINT/v1/logs"; fi; }
-format_of() { if [ "$1" = A ]; then echo ndjson; else echo otlp-json; fi; }
+config_of() { echo "$ROOT/bench/configs/$(case $1 in A) echo a-product ;; AD) echo a-durable ;; B) echo b-floor ;; C) echo c-contrib ;; D) echo d-router-metrics ;; esac).yaml"; }
+url_of() { case $1 in A | AD) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
+format_of() { case $1 in A | AD) echo ndjson ;; *) echo otlp-json ;; esac; }
 needs_of() {
   case $1 in
     A) echo "taskerevents eventrouter nop" ;;
+    AD) echo "taskerevents eventrouter nop file_storage" ;;
     B) echo "otlp nop" ;;
     C) echo "otlp transform signal_to_metrics nop" ;;
     D) echo "otlp eventrouter nop" ;;
@@ -201,6 +202,9 @@ runnable() { # runnable ID: the binary has what the pipeline needs
 bench_pipeline() { # bench_pipeline ID ROUND
   local id=$1 round=$2 res="$OUT/$1-r$2"
   log "pipeline $id, round $round: $(config_of "$id" | xargs basename)"
+  # A-durable's router storage: empty at every start, in the scratch folder.
+  export BENCH_STORAGE_DIR="$OUT/storage-$id"
+  rm -rf "$BENCH_STORAGE_DIR"
   start_collector "$id" "$(config_of "$id")" || { stop_collector; skip "$id" "collector did not start (see $id-collector.log)"; return 0; }
   local rc=0
   "${PIN0[@]}" "$LOADGEN" -mode run -label "$id" -url "$(url_of "$id")" -format "$(format_of "$id")" \

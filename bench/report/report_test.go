@@ -29,6 +29,7 @@ func writeSummary(t *testing.T, dir, id string, round int, eps, cpuPerM float64)
 func TestReportRatios(t *testing.T) {
 	dir := t.TempDir()
 	writeSummary(t, dir, "A", 1, 110_000, 9.0)
+	writeSummary(t, dir, "AD", 1, 95_000, 10.8)
 	writeSummary(t, dir, "B", 1, 220_000, 4.5)
 	writeSummary(t, dir, "C", 1, 100_000, 10.5)
 	// D over two rounds: 6.0 and 8.0 µs/event; the round that cost least counts
@@ -52,6 +53,8 @@ func TestReportRatios(t *testing.T) {
 	for _, want := range []string{
 		"| A ≥ 100,000 events/s on one core | 110,000 events/s measured",
 		"| A ≤ 1.5× B's CPU per event | 2.00× (9.00 vs 4.50 µs/event) | **not met** |",
+		"| A-durable ≤ 1.3× A's CPU per event | 1.20× (10.80 vs 9.00 µs/event); 95,000 events/s | met |",
+		"| **AD** product, durable | A with the router's state on file_storage (`storage: file_storage`) | 95,000 | 0.99 | 10.80 | 2.40 | 6.30 |",
 		// D above floor 6.0-4.5 = 1.5, C 10.5-4.5 = 6.0: 0.25 of C's
 		"| D's cost above the floor ≤ ½ of C's | D 1.50 µs/event, C 6.00 µs/event: 0.25 of C's | met |",
 		"| ≤ 512 bytes per pending span | 400 bytes",
