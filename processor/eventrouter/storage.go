@@ -143,6 +143,7 @@ func (c *tracesConnector) startStorage(ctx context.Context, host component.Host)
 		return err
 	}
 	c.asm.Restored(time.Now())
+	c.asm.Correlations(c.r.correlations.Learn) // the logs of their later events get them again
 	c.store = st
 	c.mu.Unlock()
 	if skipped > 0 {

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadata"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
@@ -116,6 +117,16 @@ func (a *Assembler) correlationID(st *taskState) *attr {
 		}
 	}
 	return found
+}
+
+// Correlations calls fn with the correlation id of every pending task that
+// has one (after a restore, so that a router learns them again).
+func (a *Assembler) Correlations(fn func(trace pcommon.TraceID, corr string)) {
+	for st := a.head; st != nil; st = st.next {
+		if x := a.correlationID(st); x != nil {
+			fn(st.traceID, a.value(st, x))
+		}
+	}
 }
 
 func hasKey(held []attr, id uint8) bool {
