@@ -118,9 +118,9 @@ ensure_jaeger() {
   fi
 }
 
-# ensure_prometheus: Debian's prometheus package (2.42), installed once.
+# ensure_prometheus: Debian's prometheus package (2.42, with promtool), installed once.
 ensure_prometheus() {
-  command -v prometheus >/dev/null 2>&1 && return 0
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && return 0
   echo "installing Prometheus from Debian's packages"
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
