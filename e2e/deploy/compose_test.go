@@ -181,6 +181,7 @@ type grafanaDatasource struct {
 	Type     string `yaml:"type"`
 	URL      string `yaml:"url"`
 	JSONData struct {
+		ManageAlerts                *bool `yaml:"manageAlerts"`
 		ExemplarTraceIDDestinations []struct {
 			Name          string `yaml:"name"`
 			DatasourceUID string `yaml:"datasourceUid"`
