@@ -7,9 +7,9 @@ package deploy
 // Prometheus scrapes both collector jobs, that every rule loads and
 // evaluates, and that taskercheck's Prometheus checks pass against them.
 //
-// What is rewritten, and only that: every compose host:port (0.0.0.0:P for
-// the collector's own listeners, service:P for the others) becomes a free
-// 127.0.0.1 port; paths under the collector's volumes, and every
+// What is rewritten, and only that: every compose host:port (0.0.0.0:P or
+// localhost:P for the collector's own listeners, service:P for the others)
+// becomes a free 127.0.0.1 port; paths under the collector's volumes, and every
 // file_storage directory, go to a temporary directory; scrape, rule
 // evaluation and the router's metric flush run every second instead of 15 s.
 
@@ -123,7 +123,7 @@ func (rw *composeRewriter) rewriteString(s string) string {
 	if _, err := strconv.Atoi(p); err != nil {
 		return s
 	}
-	if h == "0.0.0.0" || h == "" || h == "::" {
+	if h == "0.0.0.0" || h == "" || h == "::" || h == "localhost" || h == "127.0.0.1" {
 		return rw.addr(collectorService, p)
 	}
 	if _, ok := rw.s.compose.Services[h]; ok {
