@@ -81,9 +81,9 @@ if [ "$status" -eq 0 ]; then
   # Mostly failing tasks (a step failing every attempt in 4 of 5), from
   # other task ids, as another service: its metrics carry job="tasker-failing"
   # and its traces that service name, apart from the healthy run's.
-  log "failure-heavy workload (service tasker-failing): $RATE events/s for 6s"
+  log "failure-heavy workload (service tasker-failing): $RATE events/s for 3s"
   if ! "$ROOT/bin/taskersim" --endpoint http://127.0.0.1:18088/v1/events --seed "${E2E_SEED:-20261126}" \
-    --rate "$RATE" --duration 6s --batch 100 --senders 2 --fatal-rate 0.8 --first-task-id 1000000 \
+    --rate "$RATE" --duration 3s --batch 100 --senders 2 --fatal-rate 0.8 --first-task-id 1000000 \
     --header X-Service-Name=tasker-failing --summary-json "$W/sim-failing.json"; then
     log "the simulator failed; collector log tail:"
     tail -n 40 "$W/collector.log"
