@@ -30,8 +30,9 @@ const (
 )
 
 type promAlert struct {
-	Labels map[string]string `json:"labels"`
-	State  string            `json:"state"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	State       string            `json:"state"`
 }
 
 func activeAlerts(prom string) ([]promAlert, error) {
@@ -113,6 +114,17 @@ func TestAlertsFailureHeavyWorkload(t *testing.T) {
 	}
 	if state != "pending" && state != "firing" {
 		t.Errorf("%s{job=%q} is %q, want pending or firing (%d of %d tasks failed)", failureAlert, failing, state, fs.TasksFailed, fs.Tasks)
+	}
+	// The annotations render in the real Prometheus and name the task.
+	for _, a := range alerts {
+		if a.Labels["alertname"] != failureAlert || a.Labels["job"] != failing {
+			continue
+		}
+		desc, task := a.Annotations["description"], a.Labels["task_name"]
+		if task == "" || !strings.Contains(desc, " of the "+task+" tasks of service "+failing+" finished failed") ||
+			a.Annotations["summary"] != "Tasks "+task+" are failing" || a.Annotations["runbook_url"] != "docs/ALERTS.md#taskertaskfailureratiohigh" {
+			t.Errorf("%s for task %q: annotations %v", failureAlert, task, a.Annotations)
+		}
 	}
 	var summary []string
 	for _, a := range alerts {
