@@ -53,7 +53,9 @@ rules-test:
 	promtool check rules docker/prometheus/rules/*.yml
 	promtool test rules docker/prometheus/tests/*.test.yml
 
+# e2e/deploy also runs the compose configs with Debian's Prometheus.
 deploy-test: $(BIN)
+	@bash -c 'source scripts/lib.sh && ensure_prometheus'
 	cd e2e && $(GO) test -count=1 ./deploy/...
 
 smoke-test: $(BIN)
