@@ -12,7 +12,7 @@ FUZZTIME   ?= 30s
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build run test unit-test deploy-test smoke-test fuzz lint generate taskersim e2e faults demo bench bench-quick bench-micro clean
+.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz lint generate taskersim e2e faults demo bench bench-quick bench-micro clean
 
 all: build
 
@@ -39,13 +39,23 @@ run: $(BIN)
 	@mkdir -p data
 	$(BIN) --config $(CONFIG)
 
-## test: every test (unit, deployment files, a smoke run of the default config)
-test: unit-test deploy-test smoke-test
+## test: every test (unit, Prometheus rules, deployment files, a smoke run of the default config)
+test: unit-test rules-test deploy-test smoke-test
 
 unit-test:
 	$(GO) test -count=1 ./...
 
+# The Prometheus rules (docs/ALERTS.md): promtool comes with Debian's
+# prometheus package, installed once when missing (as for `make e2e`).
+rules-test:
+	@bash -c 'source scripts/lib.sh && ensure_prometheus'
+	promtool check config --syntax-only docker/prometheus/prometheus.yml
+	promtool check rules docker/prometheus/rules/*.yml
+	promtool test rules docker/prometheus/tests/*.test.yml
+
+# e2e/deploy also runs the compose configs with Debian's Prometheus.
 deploy-test: $(BIN)
+	@bash -c 'source scripts/lib.sh && ensure_prometheus'
 	cd e2e && $(GO) test -count=1 ./deploy/...
 
 smoke-test: $(BIN)

@@ -11,6 +11,12 @@
 #   files       .e2e/run/ (logs of every process, data/ the JSON/CSV outputs,
 #               sim.json the simulator's summary, e2e-test.log)
 #
+# Then the operator's kit (docs/ALERTS.md, cmd/taskercheck): a second,
+# failure-heavy workload as service tasker-failing, and the tests that the
+# shipped alerting rules fire for it and not for the healthy one, and that
+# taskercheck passes against this stack and fails against an empty
+# Prometheus.
+#
 # Environment: E2E_RATE [1500] events/s, E2E_DURATION [20s] of traffic,
 # E2E_SEED [20261126]. Everything started here is stopped by its process id
 # on exit, pass, fail or Ctrl-C. The first run on a fresh machine builds
@@ -30,6 +36,7 @@ log "backends and tools"
 ensure_jaeger
 ensure_prometheus
 ensure_sim
+(cd "$ROOT" && go build -o bin/taskercheck ./cmd/taskercheck)
 # Compile the tests before anything starts, so a compile error fails fast.
 (cd "$ROOT/e2e" && go test -tags e2e -c -o "$W/e2etest.test" ./e2etest)
 
@@ -52,14 +59,43 @@ fi
 # every second; the tests also wait (bounded) for anything still on its way.
 sleep 3
 
+# The operator's kit runs last, after a second workload.
+KIT='^(TestAlertsFailureHeavyWorkload|TestTaskercheck.*)$'
+e2e_tests() {
+  (cd "$ROOT/e2e/e2etest" && E2E_DIR="$W" E2E_DATA="$W/data" E2E_SIM_SUMMARY="$W/sim.json" \
+    E2E_JAEGER=http://127.0.0.1:16686 E2E_PROMETHEUS=http://127.0.0.1:19090 \
+    E2E_METRICS=http://127.0.0.1:18889/metrics \
+    E2E_FAILING_SERVICE=tasker-failing E2E_FAILING_SUMMARY="$W/sim-failing.json" \
+    E2E_TASKERCHECK="$ROOT/bin/taskercheck" \
+    "$W/e2etest.test" -test.v -test.count=1 -test.timeout=10m "$@") 2>&1 | tee -a "$W/e2e-test.log"
+  return "${PIPESTATUS[0]}"
+}
+
 log "end-to-end tests"
 set +e
-(cd "$ROOT/e2e/e2etest" && E2E_DIR="$W" E2E_DATA="$W/data" E2E_SIM_SUMMARY="$W/sim.json" \
-  E2E_JAEGER=http://127.0.0.1:16686 E2E_PROMETHEUS=http://127.0.0.1:19090 \
-  E2E_METRICS=http://127.0.0.1:18889/metrics \
-  "$W/e2etest.test" -test.v -test.count=1 -test.timeout=10m) 2>&1 | tee "$W/e2e-test.log"
-status=${PIPESTATUS[0]}
+e2e_tests -test.skip "$KIT"
+status=$?
 set -e
+
+if [ "$status" -eq 0 ]; then
+  # Mostly failing tasks (a step failing every attempt in 4 of 5), from
+  # other task ids, as another service: its metrics carry job="tasker-failing"
+  # and its traces that service name, apart from the healthy run's.
+  log "failure-heavy workload (service tasker-failing): $RATE events/s for 3s"
+  if ! "$ROOT/bin/taskersim" --endpoint http://127.0.0.1:18088/v1/events --seed "${E2E_SEED:-20261126}" \
+    --rate "$RATE" --duration 3s --batch 100 --senders 2 --fatal-rate 0.8 --first-task-id 1000000 \
+    --header X-Service-Name=tasker-failing --summary-json "$W/sim-failing.json"; then
+    log "the simulator failed; collector log tail:"
+    tail -n 40 "$W/collector.log"
+    exit 1
+  fi
+  log "alerts and taskercheck"
+  set +e
+  e2e_tests -test.run "$KIT"
+  status=$?
+  set -e
+fi
+
 if [ "$status" -ne 0 ]; then
   log "FAILED; collector log tail ($W/collector.log):"
   tail -n 40 "$W/collector.log"

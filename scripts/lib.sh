@@ -118,9 +118,9 @@ ensure_jaeger() {
   fi
 }
 
-# ensure_prometheus: Debian's prometheus package (2.42), installed once.
+# ensure_prometheus: Debian's prometheus package (2.42, with promtool), installed once.
 ensure_prometheus() {
-  command -v prometheus >/dev/null 2>&1 && return 0
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 && return 0
   echo "installing Prometheus from Debian's packages"
   local sudo=()
   if [ "$(id -u)" -ne 0 ]; then
@@ -139,16 +139,21 @@ ensure_sim() {
 }
 
 # write_prometheus_config FILE: scrape the collector's exporter (job
-# otelcol-tasker, 127.0.0.1:18889) and its own telemetry (job otelcol,
-# 127.0.0.1:18888) every second.
+# otelcol-tasker, 127.0.0.1:18889, keeping the exporter's job label, the
+# sending service, as the compose stack does) and its own telemetry (job
+# otelcol, 127.0.0.1:18888) every second, and evaluate the shipped rules
+# (docker/prometheus/rules, with their production `for:`) every second.
 write_prometheus_config() {
-  cat >"$1" <<'YAML'
+  cat >"$1" <<YAML
 global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
+rule_files:
+  - $ROOT/docker/prometheus/rules/*.yml
 scrape_configs:
   - job_name: otelcol-tasker
+    honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:18889"]
   - job_name: otelcol

@@ -91,14 +91,25 @@ func (s *stack) prometheusConfigFile(t testing.TB) string {
 	if !ok {
 		t.Fatalf("service %s: command has no --config.file", prometheusService)
 	}
-	m, ok := s.mountOf(t, prometheusService, path)
-	if !ok || !m.bind || m.target != path {
-		t.Fatalf("service %s: --config.file=%s is not a bind-mounted file", prometheusService, path)
+	host, ok := s.hostPathOf(t, prometheusService, path)
+	if !ok {
+		t.Fatalf("service %s: --config.file=%s is not in a bind mount", prometheusService, path)
 	}
-	if m.hostPath != filepath.Join(s.root, prometheusConfigPath) {
-		t.Errorf("service %s: config is %s, want %s", prometheusService, m.hostPath, prometheusConfigPath)
+	if host != filepath.Join(s.root, prometheusConfigPath) {
+		t.Errorf("service %s: config is %s, want %s", prometheusService, host, prometheusConfigPath)
 	}
-	return m.hostPath
+	return host
+}
+
+// hostPathOf maps a path inside a service's container to the repository
+// file behind it, through the bind mount holding it (a file or a folder).
+func (s *stack) hostPathOf(t testing.TB, service, path string) (string, bool) {
+	t.Helper()
+	m, ok := s.mountOf(t, service, path)
+	if !ok || !m.bind {
+		return "", false
+	}
+	return filepath.Join(m.hostPath, strings.TrimPrefix(path, m.target)), true
 }
 
 func TestPrometheusScrapesCollector(t *testing.T) {
@@ -170,6 +181,7 @@ type grafanaDatasource struct {
 	Type     string `yaml:"type"`
 	URL      string `yaml:"url"`
 	JSONData struct {
+		ManageAlerts                *bool `yaml:"manageAlerts"`
 		ExemplarTraceIDDestinations []struct {
 			Name          string `yaml:"name"`
 			DatasourceUID string `yaml:"datasourceUid"`

@@ -31,11 +31,22 @@ type dashPanel struct {
 	Datasource  *datasourceRef `json:"datasource"`
 	Targets     []dashTarget   `json:"targets"`
 	Panels      []dashPanel    `json:"panels"` // a collapsed row's panels
+	Options     panelOptions   `json:"options"`
 	FieldConfig struct {
 		Defaults struct {
 			Unit string `json:"unit"`
 		} `json:"defaults"`
 	} `json:"fieldConfig"`
+}
+
+// panelOptions are the options of an alert list panel (the fields read).
+type panelOptions struct {
+	AlertName   string `json:"alertName"`
+	Datasource  string `json:"datasource"` // an alert list names its source by name
+	StateFilter struct {
+		Firing  bool `json:"firing"`
+		Pending bool `json:"pending"`
+	} `json:"stateFilter"`
 }
 
 type dashTarget struct {
@@ -115,7 +126,7 @@ func TestDashboardStructure(t *testing.T) {
 		if p.Type != "row" && p.Title == "" {
 			t.Errorf("panel %d has no title", p.ID)
 		}
-		if p.Type != "row" && p.Type != "text" && len(p.Targets) == 0 {
+		if p.Type != "row" && p.Type != "text" && p.Type != "alertlist" && len(p.Targets) == 0 {
 			t.Errorf("panel %q has no queries", p.Title)
 		}
 		queries += len(p.Targets)
@@ -219,9 +230,13 @@ func checkPromQL(t *testing.T, where, expr string, bareSelector bool) []series {
 				name = m.Value
 			}
 		}
+		if name == "" && selectsCollectorTelemetry(vs) {
+			return nil // the collector's own metrics, not the router's
+		}
 		s, ok := lookupSeries(name)
 		if !ok {
-			t.Errorf("%s: series %q is not one the eventrouter emits (%s; histograms via _bucket/_sum/_count)", where, name, routerMetricNames())
+			t.Errorf("%s: series %q is not one the eventrouter emits nor a recording rule of %s (%s; histograms via _bucket/_sum/_count)",
+				where, name, prometheusRulesDir, routerMetricNames())
 			return nil
 		}
 		used = append(used, s)
@@ -320,6 +335,9 @@ func TestDashboardPromQL(t *testing.T) {
 			bucket := false
 			for _, s := range used {
 				usedMetrics[s.metric.name] = true
+				for _, src := range s.sources {
+					usedMetrics[src] = true
+				}
 				bucket = bucket || s.suffix == "_bucket"
 			}
 			// Duration quantiles show exemplars, linking to the trace.
@@ -333,5 +351,52 @@ func TestDashboardPromQL(t *testing.T) {
 		if !usedMetrics[m.name] {
 			t.Errorf("no panel shows %s (%s)", m.name, m.kind)
 		}
+	}
+}
+
+// The dashboard lists the shipped alerts: an alert list panel reading the
+// provisioned Prometheus (whose rules docker/prometheus/rules are), showing
+// pending and firing alerts, filtered to names the rules define.
+func TestDashboardAlertList(t *testing.T) {
+	dss := loadDatasources(t, loadStack(t))
+	_, panels := loadDashboard(t)
+	rules, err := loadRules(repoRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range panels {
+		if p.Type != "alertlist" {
+			continue
+		}
+		n++
+		o := p.Options
+		found := false
+		for _, ds := range dss {
+			if ds.Name == o.Datasource && ds.Type == "prometheus" {
+				found = true
+				if m := ds.JSONData.ManageAlerts; m != nil && !*m {
+					t.Errorf("data source %s: manageAlerts is false: Grafana would not list its rules", ds.UID)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("panel %q: alert source %q is not a provisioned Prometheus data source (by name)", p.Title, o.Datasource)
+		}
+		if !o.StateFilter.Firing || !o.StateFilter.Pending {
+			t.Errorf("panel %q: shows firing %v, pending %v; want both", p.Title, o.StateFilter.Firing, o.StateFilter.Pending)
+		}
+		matched := 0
+		for _, r := range rules {
+			if r.Alert != "" && strings.Contains(r.Alert, o.AlertName) {
+				matched++
+			}
+		}
+		if matched == 0 {
+			t.Errorf("panel %q: the name filter %q matches no shipped alert", p.Title, o.AlertName)
+		}
+	}
+	if n == 0 {
+		t.Error("the dashboard has no alert list panel")
 	}
 }

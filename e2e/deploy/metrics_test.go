@@ -44,10 +44,14 @@ var routerMetrics = []routerMetric{
 // instrumentation scope) or by Prometheus itself.
 var targetLabels = []string{"job", "instance", "otel_scope_name", "otel_scope_version", "otel_scope_schema_url"}
 
-// series is one Prometheus series name resolved against routerMetrics.
+// series is one Prometheus series name resolved against routerMetrics or
+// the recording rules.
 type series struct {
 	metric routerMetric
 	suffix string // "_bucket", "_sum" or "_count" for histograms, else ""
+	// sources are the router metrics a recording rule's series is made of
+	// (empty for a router metric itself).
+	sources []string
 }
 
 // labels returns the label names a selector of this series may use.
@@ -66,8 +70,18 @@ func (s series) labels() map[string]bool {
 }
 
 // lookupSeries resolves a series name: counters and gauges by their exact
-// name, histograms only through their _bucket/_sum/_count series.
+// name, histograms only through their _bucket/_sum/_count series, and the
+// series of the recording rules (docker/prometheus/rules) by their record
+// name.
 func lookupSeries(name string) (series, bool) {
+	if s, ok := recordedSeries()[name]; ok {
+		return s, true
+	}
+	return lookupRouterSeries(name)
+}
+
+// lookupRouterSeries resolves a series name against routerMetrics only.
+func lookupRouterSeries(name string) (series, bool) {
 	for _, m := range routerMetrics {
 		if m.kind != histogram {
 			if m.name == name {

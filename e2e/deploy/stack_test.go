@@ -21,7 +21,10 @@ const (
 	builderConfigPath    = "builder-config.yaml"
 	builderToolsModPath  = "tools/builder/go.mod"
 	mainGoModPath        = "go.mod"
-	prometheusConfigPath = "docker/prometheus.yml"
+	prometheusConfigPath = "docker/prometheus/prometheus.yml"
+	prometheusRulesDir   = "docker/prometheus/rules"
+	prometheusTestsDir   = "docker/prometheus/tests"
+	alertsDocPath        = "docs/ALERTS.md"
 	datasourcesDir       = "docker/grafana/provisioning/datasources"
 	dashboardProvDir     = "docker/grafana/provisioning/dashboards"
 )
