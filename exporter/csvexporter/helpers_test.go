@@ -10,8 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
@@ -21,8 +19,7 @@ import (
 // so that rows keep the order of the calls.
 func fileConfig(path string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.File.Path = path
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	sinktest.UseFile(cfg.Delivery(), path)
 	return cfg
 }
 

@@ -19,14 +19,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/otelcol-tasker/otelcol-tasker/exporter/csvexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten/flattentest"
@@ -140,11 +138,7 @@ func TestColumnsChangeAcrossRestarts(t *testing.T) {
 // httpConfig posts to endpoint, retrying quickly, without the async queue.
 func httpConfig(endpoint string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.ClientConfig.Endpoint = endpoint
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = 5 * time.Second
+	sinktest.UseHTTP(cfg.Delivery(), endpoint)
 	return cfg
 }
 
@@ -180,20 +174,7 @@ func parseCSVBody(body []byte) ([]map[string]string, error) {
 }
 
 func TestConsumeContract(t *testing.T) {
-	srv := sinktest.NewContractServer(t, parseCSVBody)
-	for _, sig := range []pipeline.Signal{pipeline.SignalTraces, pipeline.SignalMetrics, pipeline.SignalLogs} {
-		t.Run(sig.String(), func(t *testing.T) {
-			exportertest.CheckConsumeContract(exportertest.CheckConsumeContractParams{
-				T:                    t,
-				NumberOfTestElements: 10,
-				Signal:               sig,
-				ExporterFactory:      NewFactory(),
-				ExporterConfig:       httpConfig(srv.URL + "/{signal}"),
-				ReceiverFactory:      srv.ReceiverFactory(),
-				ReceiverConfig:       srv.ReceiverFactory().CreateDefaultConfig(),
-			})
-		})
-	}
+	sinktest.CheckConsumeContract(t, NewFactory(), func(endpoint string) component.Config { return httpConfig(endpoint) }, parseCSVBody)
 }
 
 type recorder struct {

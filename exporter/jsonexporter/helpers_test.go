@@ -13,8 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
@@ -24,8 +22,7 @@ import (
 // so that records keep the order of the calls.
 func fileConfig(path string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.File.Path = path
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	sinktest.UseFile(cfg.Delivery(), path)
 	return cfg
 }
 

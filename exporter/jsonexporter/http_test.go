@@ -10,18 +10,15 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten/flattentest"
@@ -31,11 +28,7 @@ import (
 // httpConfig posts to endpoint, retrying quickly, without the async queue.
 func httpConfig(endpoint string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.ClientConfig.Endpoint = endpoint
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = 5 * time.Second
+	sinktest.UseHTTP(cfg.Delivery(), endpoint)
 	return cfg
 }
 
@@ -60,20 +53,7 @@ func parseNDJSON(body []byte) ([]map[string]string, error) {
 }
 
 func TestConsumeContract(t *testing.T) {
-	srv := sinktest.NewContractServer(t, parseNDJSON)
-	for _, sig := range []pipeline.Signal{pipeline.SignalTraces, pipeline.SignalMetrics, pipeline.SignalLogs} {
-		t.Run(sig.String(), func(t *testing.T) {
-			exportertest.CheckConsumeContract(exportertest.CheckConsumeContractParams{
-				T:                    t,
-				NumberOfTestElements: 10,
-				Signal:               sig,
-				ExporterFactory:      NewFactory(),
-				ExporterConfig:       httpConfig(srv.URL + "/{signal}"),
-				ReceiverFactory:      srv.ReceiverFactory(),
-				ReceiverConfig:       srv.ReceiverFactory().CreateDefaultConfig(),
-			})
-		})
-	}
+	sinktest.CheckConsumeContract(t, NewFactory(), func(endpoint string) component.Config { return httpConfig(endpoint) }, parseNDJSON)
 }
 
 type recordedRequest struct {
