@@ -2,7 +2,6 @@ package csvexporter
 
 import (
 	"encoding/csv"
-	"encoding/hex"
 	"io"
 	"os"
 	"testing"
@@ -68,13 +67,4 @@ func assertTime(t testing.TB, want pcommon.Timestamp, got, field string) {
 	tm, err := time.Parse(time.RFC3339Nano, got)
 	require.NoError(t, err, field)
 	assert.True(t, want.AsTime().Equal(tm), "%s: want %s got %s", field, want.AsTime(), tm)
-}
-
-func hexID(b []byte) string {
-	for _, c := range b {
-		if c != 0 {
-			return hex.EncodeToString(b)
-		}
-	}
-	return ""
 }

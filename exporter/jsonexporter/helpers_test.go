@@ -3,7 +3,6 @@ package jsonexporter
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -96,15 +95,6 @@ func assertFloat(t testing.TB, want float64, got any, field string) {
 	f, err := n.Float64()
 	require.NoError(t, err)
 	assert.Equal(t, want, f, field)
-}
-
-func hexID(b []byte) string {
-	for _, c := range b {
-		if c != 0 {
-			return hex.EncodeToString(b)
-		}
-	}
-	return ""
 }
 
 func nan() float64         { return math.NaN() }

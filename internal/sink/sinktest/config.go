@@ -1,6 +1,7 @@
 package sinktest
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
@@ -82,4 +84,18 @@ func BenchmarkWorkflow(b *testing.B, f exporter.Factory, cfg component.Config, s
 		data = ld
 	}
 	BenchmarkExport(b, f, cfg, data, batchLen)
+}
+
+// LoadConfig returns the factory's default config with the section
+// "<type>/<name>" (or "<type>" when name is "") of testdata/config.yaml
+// decoded over it.
+func LoadConfig(t *testing.T, f exporter.Factory, name string) component.Config {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	cfg := f.CreateDefaultConfig()
+	sub, err := cm.Sub(component.NewIDWithName(f.Type(), name).String())
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	return cfg
 }
