@@ -7,6 +7,7 @@ export GOTOOLCHAIN := local
 BIN        := bin/otelcol-tasker
 OCB        := bin/ocb
 MDATAGEN   := bin/mdatagen
+STATICCHECK := bin/staticcheck
 CONFIG     ?= config/otelcol-tasker.yaml
 FUZZTIME   ?= 30s
 # Go sources of the project's own module (what the binary is built from).
@@ -24,6 +25,9 @@ $(OCB): tools/builder/go.mod tools/builder/go.sum
 
 $(MDATAGEN): tools/mdatagen/go.mod tools/mdatagen/go.sum
 	$(GO) -C tools/mdatagen build -o ../../$(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+$(STATICCHECK): tools/staticcheck/go.mod tools/staticcheck/go.sum
+	$(GO) -C tools/staticcheck build -o ../../$(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
 
 # The builder writes the distribution's sources to _build/; they are only
 # regenerated when the manifest changes.
@@ -66,11 +70,21 @@ fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzDecode$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
 	$(GO) test -run=^$$ -fuzz=^FuzzAgainstEncodingJSON$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
 
-## lint: gofmt and go vet on every module
-lint:
+## lint: gofmt, go vet and staticcheck on every module
+# staticcheck runs on each module that has Go packages (tools/* hold only a
+# go.mod), with every build tag the suites use (no file excludes another's
+# tag), so that the tagged suites are checked too; every module is checked
+# before the step fails, so one run lists all findings.
+LINT_TAGS := e2e,faults
+lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	cd e2e && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) vet -tags faults ./...
+	@fail=0; for mod in $$(git ls-files '*go.mod' | xargs -n1 dirname); do \
+	  if [ -z "$$(cd $$mod && $(GO) list ./... 2>/dev/null)" ]; then continue; fi; \
+	  echo "staticcheck $$mod"; \
+	  (cd $$mod && $(CURDIR)/$(STATICCHECK) -tags $(LINT_TAGS) ./...) || fail=1; \
+	done; exit $$fail
 
 ## generate: re-run the builder and mdatagen (each component's go:generate line)
 generate: $(OCB) $(MDATAGEN)

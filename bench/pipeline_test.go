@@ -63,7 +63,7 @@ func benchmarkPipelineA(b *testing.B, mode storageMode) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	var host component.Host = componenttest.NewNopHost()
+	host := componenttest.NewNopHost()
 
 	rf := eventrouter.NewFactory()
 	rset := connectortest.NewNopSettings(rf.Type())

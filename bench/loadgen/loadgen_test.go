@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,8 +26,6 @@ type fakeCollector struct {
 	delay    time.Duration
 	requests atomic.Int64
 	accepted atomic.Int64
-	mu       sync.Mutex
-	taskIDs  map[string]bool
 }
 
 func (f *fakeCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {

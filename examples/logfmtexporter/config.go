@@ -30,13 +30,13 @@ type Config struct {
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	return errors.Join(
-		c.File.ValidateDestination(c.ClientConfig.Endpoint),
-		c.File.Check(),
+		c.Delivery().Check(),
 		flatten.ValidateNames("include", c.Include),
 	)
 }
 
-// Delivery gives the retry and queue settings to sink.FactoryOptions.
-func (c *Config) Delivery() (configretry.BackOffConfig, configoptional.Optional[exporterhelper.QueueBatchConfig]) {
-	return c.RetryConfig, c.QueueConfig
+// Delivery gives the destination, queue and retry settings to the shared
+// wiring of sink.NewFactory.
+func (c *Config) Delivery() sink.Delivery {
+	return sink.Delivery{File: &c.File, HTTP: &c.ClientConfig, Queue: &c.QueueConfig, Retry: &c.RetryConfig}
 }

@@ -8,14 +8,8 @@
 package logfmtexporter // import "github.com/otelcol-tasker/otelcol-tasker/examples/logfmtexporter"
 
 import (
-	"time"
-
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink"
@@ -28,35 +22,24 @@ var typeStr = component.MustNewType("logfmt")
 
 // NewFactory creates the factory that builder-config.yaml's `import:` names.
 func NewFactory() exporter.Factory {
-	return exporter.NewFactory(typeStr, createDefaultConfig,
-		sink.FactoryOptions(newExporter, component.StabilityLevelDevelopment,
-			component.StabilityLevelDevelopment, component.StabilityLevelDevelopment)...)
+	return sink.NewFactory(typeStr, createDefaultConfig, sink.Format{
+		ContentType: "text/plain; charset=utf-8",
+		Encoding:    encoding,
+	}, component.StabilityLevelDevelopment, component.StabilityLevelDevelopment, component.StabilityLevelDevelopment)
 }
 
 func createDefaultConfig() component.Config {
-	client := confighttp.NewDefaultClientConfig()
-	client.Timeout = 30 * time.Second
-	return &Config{
-		File:         sink.NewDefaultConfig(),
-		ClientConfig: client,
-		QueueConfig:  configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:  configretry.NewDefaultBackOffConfig(),
-	}
+	cfg := &Config{}
+	cfg.Delivery().SetDefaults()
+	return cfg
 }
 
-// newExporter builds the exporter of one signal: the fields to write, and
-// an encoder per batch (sink pools them).
-func newExporter(c component.Config, set exporter.Settings, s flatten.Signal) (*sink.Exporter, error) {
-	cfg := c.(*Config)
-	cols, err := flatten.Select(s, cfg.Include, nil, nil, false)
+// encoding resolves the fields of one signal and returns a constructor of
+// encoders (sink pools them); logfmt has no header.
+func encoding(c component.Config, _ exporter.Settings, s flatten.Signal) (func() sink.Encoder, []byte, error) {
+	cols, err := flatten.Select(s, c.(*Config).Include, nil, nil, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sink.NewExporter(sink.Settings{
-		Signal:      s.String(),
-		File:        &cfg.File,
-		HTTP:        &cfg.ClientConfig,
-		ContentType: "text/plain; charset=utf-8",
-		Telemetry:   set.TelemetrySettings,
-	}, func() sink.Encoder { return &encoder{cols: cols} }), nil
+	return func() sink.Encoder { return &encoder{cols: cols} }, nil, nil
 }

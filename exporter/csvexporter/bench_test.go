@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten/flattentest"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
 )
 
@@ -13,20 +13,12 @@ const benchBatch = 1000
 // The benchmarks push batches of benchBatch records through a real exporter
 // (exporterhelper included, queue off) into a file in a temp dir.
 
-func BenchmarkTraces(b *testing.B) {
-	td := flattentest.WorkflowTraces(benchBatch)
-	td.MarkReadOnly()
-	sinktest.BenchmarkExport(b, NewFactory(), fileConfig(filepath.Join(b.TempDir(), "out.csv")), td, benchBatch)
-}
+func BenchmarkTraces(b *testing.B) { benchmark(b, flatten.Traces) }
 
-func BenchmarkMetrics(b *testing.B) {
-	md := flattentest.WorkflowMetrics(benchBatch)
-	md.MarkReadOnly()
-	sinktest.BenchmarkExport(b, NewFactory(), fileConfig(filepath.Join(b.TempDir(), "out.csv")), md, benchBatch)
-}
+func BenchmarkMetrics(b *testing.B) { benchmark(b, flatten.Metrics) }
 
-func BenchmarkLogs(b *testing.B) {
-	ld := flattentest.WorkflowLogs(benchBatch)
-	ld.MarkReadOnly()
-	sinktest.BenchmarkExport(b, NewFactory(), fileConfig(filepath.Join(b.TempDir(), "out.csv")), ld, benchBatch)
+func BenchmarkLogs(b *testing.B) { benchmark(b, flatten.Logs) }
+
+func benchmark(b *testing.B, s flatten.Signal) {
+	sinktest.BenchmarkWorkflow(b, NewFactory(), fileConfig(filepath.Join(b.TempDir(), "out.csv")), s, benchBatch)
 }

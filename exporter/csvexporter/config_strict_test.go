@@ -3,12 +3,9 @@ package csvexporter
 import (
 	"testing"
 
-	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/confmap"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
 )
 
 func TestMisspelledKeyIsRefused(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	conf := confmap.NewFromStringMap(map[string]any{"flush_intervall": "2s"})
-	require.EqualError(t, cfg.Unmarshal(conf), "unknown configuration key(s): flush_intervall")
+	sinktest.CheckMisspelledKeyIsRefused(t, NewFactory())
 }

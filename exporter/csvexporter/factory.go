@@ -1,58 +1,38 @@
 package csvexporter // import "github.com/otelcol-tasker/otelcol-tasker/exporter/csvexporter"
 
 import (
-	"time"
-
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/confighttp"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelcol-tasker/otelcol-tasker/exporter/csvexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink"
 )
 
-const contentType = "text/csv; charset=utf-8; header=present"
-
 // NewFactory creates a factory for the csv exporter.
 func NewFactory() exporter.Factory {
-	return exporter.NewFactory(
-		metadata.Type,
-		createDefaultConfig,
-		sink.FactoryOptions(newExporter, metadata.TracesStability, metadata.MetricsStability, metadata.LogsStability)...,
-	)
+	return sink.NewFactory(metadata.Type, createDefaultConfig, sink.Format{
+		ContentType: "text/csv; charset=utf-8; header=present",
+		Encoding:    encoding,
+	}, metadata.TracesStability, metadata.MetricsStability, metadata.LogsStability)
 }
 
 func createDefaultConfig() component.Config {
-	client := confighttp.NewDefaultClientConfig()
-	client.Timeout = 30 * time.Second
-	return &Config{
-		File:                  sink.NewDefaultConfig(),
-		ClientConfig:          client,
-		QueueConfig:           configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
-		RetryConfig:           configretry.NewDefaultBackOffConfig(),
+	cfg := &Config{
 		TimeFormat:            flatten.TimeRFC3339,
 		Separator:             ",",
 		EscapeFormulas:        true,
 		AttributeColumnPrefix: "label_",
 	}
+	cfg.Delivery().SetDefaults()
+	return cfg
 }
 
-func newExporter(c component.Config, set exporter.Settings, s flatten.Signal) (*sink.Exporter, error) {
-	cfg := c.(*Config)
-	l, err := newLayout(cfg, s)
+// encoding writes the header row at the top of every file and HTTP body.
+func encoding(c component.Config, _ exporter.Settings, s flatten.Signal) (func() sink.Encoder, []byte, error) {
+	l, err := newLayout(c.(*Config), s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return sink.NewExporter(sink.Settings{
-		Signal:      s.String(),
-		File:        &cfg.File,
-		HTTP:        &cfg.ClientConfig,
-		ContentType: contentType,
-		Header:      l.header,
-		Telemetry:   set.TelemetrySettings,
-	}, func() sink.Encoder { return newEncoder(l) }), nil
+	return func() sink.Encoder { return newEncoder(l) }, l.header, nil
 }

@@ -2,7 +2,6 @@ package csvexporter
 
 import (
 	"encoding/csv"
-	"encoding/hex"
 	"io"
 	"os"
 	"testing"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
@@ -21,8 +18,7 @@ import (
 // so that rows keep the order of the calls.
 func fileConfig(path string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.File.Path = path
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	sinktest.UseFile(cfg.Delivery(), path)
 	return cfg
 }
 
@@ -71,13 +67,4 @@ func assertTime(t testing.TB, want pcommon.Timestamp, got, field string) {
 	tm, err := time.Parse(time.RFC3339Nano, got)
 	require.NoError(t, err, field)
 	assert.True(t, want.AsTime().Equal(tm), "%s: want %s got %s", field, want.AsTime(), tm)
-}
-
-func hexID(b []byte) string {
-	for _, c := range b {
-		if c != 0 {
-			return hex.EncodeToString(b)
-		}
-	}
-	return ""
 }

@@ -68,9 +68,9 @@ func TestSpansRoundTrip(t *testing.T) {
 				r := rows[i]
 				i++
 				tid, sid, pid := s.TraceID(), s.SpanID(), s.ParentSpanID()
-				assert.Equal(t, hexID(tid[:]), r["trace_id"])
-				assert.Equal(t, hexID(sid[:]), r["span_id"])
-				assert.Equal(t, hexID(pid[:]), r["parent_span_id"])
+				assert.Equal(t, flattentest.HexID(tid[:]), r["trace_id"])
+				assert.Equal(t, flattentest.HexID(sid[:]), r["span_id"])
+				assert.Equal(t, flattentest.HexID(pid[:]), r["parent_span_id"])
 				assert.Equal(t, s.Name(), r["name"])
 				assert.Equal(t, s.Kind().String(), r["kind"])
 				assertTime(t, s.StartTimestamp(), r["start_time"], "start_time")
@@ -177,21 +177,12 @@ func TestEventsRoundTrip(t *testing.T) {
 		r := rows[i]
 		assertTime(t, lr.Timestamp(), r["timestamp"], "timestamp")
 		assertTime(t, lr.ObservedTimestamp(), r["observed_timestamp"], "observed_timestamp")
-		wantName := lr.EventName()
-		if wantName == "" {
-			v, _ := lr.Attributes().Get("event.name")
-			wantName = v.Str()
-		}
-		assert.Equal(t, wantName, r["event_name"])
-		wantSeverity := lr.SeverityText()
-		if wantSeverity == "" {
-			wantSeverity = lr.SeverityNumber().String()
-		}
-		assert.Equal(t, wantSeverity, r["severity"])
+		assert.Equal(t, flattentest.EventName(lr), r["event_name"])
+		assert.Equal(t, flattentest.Severity(lr), r["severity"])
 		assert.Equal(t, strconv.Itoa(int(lr.SeverityNumber())), r["severity_number"])
 		tid, sid := lr.TraceID(), lr.SpanID()
-		assert.Equal(t, hexID(tid[:]), r["trace_id"])
-		assert.Equal(t, hexID(sid[:]), r["span_id"])
+		assert.Equal(t, flattentest.HexID(tid[:]), r["trace_id"])
+		assert.Equal(t, flattentest.HexID(sid[:]), r["span_id"])
 		assert.Equal(t, canonical(t, lr.Attributes().AsRaw()), jsonCell(t, r["attributes"]))
 		switch lr.Body().Type() {
 		case pcommon.ValueTypeMap:

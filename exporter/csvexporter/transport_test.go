@@ -9,24 +9,19 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/otelcol-tasker/otelcol-tasker/exporter/csvexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten/flattentest"
@@ -48,47 +43,25 @@ func TestRotationUnderConcurrentExports(t *testing.T) {
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 
 	const writers, calls, perCall = 6, 30, 20
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range calls {
-				td := ptrace.NewTraces()
-				spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
-				for i := range perCall {
-					s := spans.AppendEmpty()
-					s.SetName("step \"x\",\nwith a line break")
-					s.Attributes().PutStr("id", fmt.Sprintf("%d-%d-%d", w, c, i))
-				}
-				for e.ConsumeTraces(context.Background(), td) != nil {
-					time.Sleep(time.Millisecond) // queue full: try again
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	sinktest.ConsumeConcurrently(writers, calls, func(w, c int) error {
+		td := ptrace.NewTraces()
+		spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+		for i := range perCall {
+			s := spans.AppendEmpty()
+			s.SetName("step \"x\",\nwith a line break")
+			s.Attributes().PutStr("id", fmt.Sprintf("%d-%d-%d", w, c, i))
+		}
+		return e.ConsumeTraces(context.Background(), td)
+	})
 	require.NoError(t, e.Shutdown(context.Background()))
 
 	l, err := newLayout(cfg, 0)
 	require.NoError(t, err)
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Greater(t, len(entries), 3, "rotated several times")
+	files := sinktest.ReadDirFiles(t, dir)
+	require.Greater(t, len(files), 3, "rotated several times")
 	seen := map[string]bool{}
-	for _, ent := range entries {
-		f, err := os.Open(filepath.Join(dir, ent.Name()))
-		require.NoError(t, err)
-		var r io.Reader = f
-		if strings.HasSuffix(ent.Name(), ".gz") {
-			zr, err := gzip.NewReader(f)
-			require.NoError(t, err)
-			r = zr
-		}
-		data, err := io.ReadAll(r)
-		require.NoError(t, err)
-		f.Close()
-		require.True(t, bytes.HasPrefix(data, l.header), "%s starts with the header", ent.Name())
+	for name, data := range files {
+		require.True(t, bytes.HasPrefix(data, l.header), "%s starts with the header", name)
 		_, rows := readCSV(t, bytes.NewReader(data), ',')
 		for _, row := range rows {
 			require.Equal(t, "step \"x\",\nwith a line break", row["name"])
@@ -140,11 +113,7 @@ func TestColumnsChangeAcrossRestarts(t *testing.T) {
 // httpConfig posts to endpoint, retrying quickly, without the async queue.
 func httpConfig(endpoint string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.ClientConfig.Endpoint = endpoint
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = 5 * time.Second
+	sinktest.UseHTTP(cfg.Delivery(), endpoint)
 	return cfg
 }
 
@@ -180,63 +149,26 @@ func parseCSVBody(body []byte) ([]map[string]string, error) {
 }
 
 func TestConsumeContract(t *testing.T) {
-	srv := sinktest.NewContractServer(t, parseCSVBody)
-	for _, sig := range []pipeline.Signal{pipeline.SignalTraces, pipeline.SignalMetrics, pipeline.SignalLogs} {
-		t.Run(sig.String(), func(t *testing.T) {
-			exportertest.CheckConsumeContract(exportertest.CheckConsumeContractParams{
-				T:                    t,
-				NumberOfTestElements: 10,
-				Signal:               sig,
-				ExporterFactory:      NewFactory(),
-				ExporterConfig:       httpConfig(srv.URL + "/{signal}"),
-				ReceiverFactory:      srv.ReceiverFactory(),
-				ReceiverConfig:       srv.ReceiverFactory().CreateDefaultConfig(),
-			})
-		})
-	}
-}
-
-type recorder struct {
-	mu       sync.Mutex
-	statuses []int
-	reqs     []*http.Request
-	bodies   [][]byte
-}
-
-func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.reqs = append(rc.reqs, r)
-	rc.bodies = append(rc.bodies, body)
-	status := http.StatusOK
-	if len(rc.statuses) > 0 {
-		status, rc.statuses = rc.statuses[0], rc.statuses[1:]
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "0")
-	}
-	w.WriteHeader(status)
+	sinktest.CheckConsumeContract(t, NewFactory(), func(endpoint string) component.Config { return httpConfig(endpoint) }, parseCSVBody)
 }
 
 func TestHTTPRetriesHeadersAndCompression(t *testing.T) {
-	rc := &recorder{statuses: []int{http.StatusServiceUnavailable, http.StatusBadGateway}}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	rc := sinktest.NewRecorder(t, true, http.StatusServiceUnavailable, http.StatusBadGateway)
 
-	cfg := httpConfig(srv.URL + "/ingest/{signal}")
+	cfg := httpConfig(rc.URL + "/ingest/{signal}")
 	cfg.ClientConfig.Headers = configopaque.MapList{{Name: "X-Api-Key", Value: "k1"}}
 	cfg.ClientConfig.Compression = configcompression.TypeGzip
 	ld := flattentest.Logs(4)
 	export(t, cfg, ld)
 
-	require.Len(t, rc.reqs, 3, "503, 502, then success")
-	for i, r := range rc.reqs {
-		assert.Equal(t, "/ingest/logs", r.URL.Path)
+	reqs := rc.Requests()
+	require.Len(t, reqs, 3, "503, 502, then success")
+	for _, r := range reqs {
+		assert.Equal(t, "/ingest/logs", r.Path)
 		assert.Equal(t, "text/csv; charset=utf-8; header=present", r.Header.Get("Content-Type"))
 		assert.Equal(t, "k1", r.Header.Get("X-Api-Key"))
 		assert.Equal(t, "gzip", r.Header.Get("Content-Encoding"))
-		zr, err := gzip.NewReader(bytes.NewReader(rc.bodies[i]))
+		zr, err := gzip.NewReader(bytes.NewReader(r.Body))
 		require.NoError(t, err)
 		plain, err := io.ReadAll(zr)
 		require.NoError(t, err)

@@ -1,19 +1,17 @@
 package jsonexporter // import "github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter"
 
 import (
-	"go.opentelemetry.io/collector/confmap"
-
 	"errors"
 	"fmt"
-
-	"github.com/otelcol-tasker/otelcol-tasker/internal/confstrict"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/confstrict"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink"
 )
@@ -57,10 +55,7 @@ var _ component.Config = (*Config)(nil)
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	var errs []error
-	if err := c.File.ValidateDestination(c.ClientConfig.Endpoint); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.File.Check(); err != nil {
+	if err := c.Delivery().Check(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Pretty && c.ClientConfig.Endpoint != "" {
@@ -105,14 +100,15 @@ func (c *Config) Validate() error {
 
 // Unmarshal rejects keys the config does not have (the squashed confighttp
 // config would let a misspelled key through silently), then decodes.
-func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
-	if err := confstrict.Check(conf, cfg); err != nil {
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := confstrict.Check(conf, c); err != nil {
 		return err
 	}
-	return conf.Unmarshal(cfg)
+	return conf.Unmarshal(c)
 }
 
-// Delivery gives the retry and queue settings to the shared exporter wiring.
-func (cfg *Config) Delivery() (configretry.BackOffConfig, configoptional.Optional[exporterhelper.QueueBatchConfig]) {
-	return cfg.RetryConfig, cfg.QueueConfig
+// Delivery gives the destination, queue and retry settings to the shared
+// exporter wiring.
+func (c *Config) Delivery() sink.Delivery {
+	return sink.Delivery{File: &c.File, HTTP: &c.ClientConfig, Queue: &c.QueueConfig, Retry: &c.RetryConfig}
 }

@@ -1,33 +1,23 @@
 package jsonexporter
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
-	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
 )
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-
 	load := func(t *testing.T, name string) *Config {
-		cfg := createDefaultConfig().(*Config)
-		sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
-		require.NoError(t, err)
-		require.NoError(t, sub.Unmarshal(cfg))
-		return cfg
+		return sinktest.LoadConfig(t, NewFactory(), name).(*Config)
 	}
 
 	t.Run("defaults", func(t *testing.T) {

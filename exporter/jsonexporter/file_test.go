@@ -2,14 +2,11 @@ package jsonexporter
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 
 	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink"
+	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
 )
 
 func TestRotationUnderConcurrentExports(t *testing.T) {
@@ -36,51 +34,26 @@ func TestRotationUnderConcurrentExports(t *testing.T) {
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 
 	const writers, calls, perCall = 6, 30, 20
-	var wg sync.WaitGroup
-	for w := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range calls {
-				ld := plog.NewLogs()
-				lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
-				for i := range perCall {
-					lr := lrs.AppendEmpty()
-					lr.SetEventName("step.completed")
-					lr.Attributes().PutStr("id", fmt.Sprintf("%d-%d-%d", w, c, i))
-					lr.Body().SetStr(strings.Repeat("payload ", 20))
-				}
-				for {
-					// The queue refuses work when full; try again like a receiver would.
-					if err := e.ConsumeLogs(context.Background(), ld); err == nil {
-						break
-					}
-					time.Sleep(time.Millisecond)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	sinktest.ConsumeConcurrently(writers, calls, func(w, c int) error {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		for i := range perCall {
+			lr := lrs.AppendEmpty()
+			lr.SetEventName("step.completed")
+			lr.Attributes().PutStr("id", fmt.Sprintf("%d-%d-%d", w, c, i))
+			lr.Body().SetStr(strings.Repeat("payload ", 20))
+		}
+		return e.ConsumeLogs(context.Background(), ld)
+	})
 	require.NoError(t, e.Shutdown(context.Background()))
 
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Greater(t, len(entries), 3, "rotated several times")
+	files := sinktest.ReadDirFiles(t, dir)
+	require.Greater(t, len(files), 3, "rotated several times")
 	seen := map[string]bool{}
-	for _, ent := range entries {
-		f, err := os.Open(filepath.Join(dir, ent.Name()))
-		require.NoError(t, err)
-		var r io.Reader = f
-		if strings.HasSuffix(ent.Name(), ".gz") {
-			zr, err := gzip.NewReader(f)
-			require.NoError(t, err)
-			r = zr
-		} else {
-			assert.Equal(t, "events.jsonl", ent.Name(), "rotated files are compressed")
+	for name, data := range files {
+		if !strings.HasSuffix(name, ".gz") {
+			assert.Equal(t, "events.jsonl", name, "rotated files are compressed")
 		}
-		data, err := io.ReadAll(r)
-		require.NoError(t, err)
-		f.Close()
 		for _, rec := range readNDJSON(t, bytes.NewReader(data)) {
 			id := rec["attributes"].(map[string]any)["id"].(string)
 			require.False(t, seen[id], "duplicate %s", id)

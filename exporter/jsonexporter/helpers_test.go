@@ -3,7 +3,6 @@ package jsonexporter
 import (
 	"bufio"
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"math"
@@ -13,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/sink/sinktest"
@@ -24,8 +21,7 @@ import (
 // so that records keep the order of the calls.
 func fileConfig(path string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.File.Path = path
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
+	sinktest.UseFile(cfg.Delivery(), path)
 	return cfg
 }
 
@@ -99,15 +95,6 @@ func assertFloat(t testing.TB, want float64, got any, field string) {
 	f, err := n.Float64()
 	require.NoError(t, err)
 	assert.Equal(t, want, f, field)
-}
-
-func hexID(b []byte) string {
-	for _, c := range b {
-		if c != 0 {
-			return hex.EncodeToString(b)
-		}
-	}
-	return ""
 }
 
 func nan() float64         { return math.NaN() }

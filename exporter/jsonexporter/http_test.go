@@ -7,21 +7,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configcompression"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/otelcol-tasker/otelcol-tasker/exporter/jsonexporter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/flatten/flattentest"
@@ -31,11 +26,7 @@ import (
 // httpConfig posts to endpoint, retrying quickly, without the async queue.
 func httpConfig(endpoint string) *Config {
 	cfg := createDefaultConfig().(*Config)
-	cfg.ClientConfig.Endpoint = endpoint
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	cfg.RetryConfig.InitialInterval = 5 * time.Millisecond
-	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
-	cfg.RetryConfig.MaxElapsedTime = 5 * time.Second
+	sinktest.UseHTTP(cfg.Delivery(), endpoint)
 	return cfg
 }
 
@@ -60,71 +51,30 @@ func parseNDJSON(body []byte) ([]map[string]string, error) {
 }
 
 func TestConsumeContract(t *testing.T) {
-	srv := sinktest.NewContractServer(t, parseNDJSON)
-	for _, sig := range []pipeline.Signal{pipeline.SignalTraces, pipeline.SignalMetrics, pipeline.SignalLogs} {
-		t.Run(sig.String(), func(t *testing.T) {
-			exportertest.CheckConsumeContract(exportertest.CheckConsumeContractParams{
-				T:                    t,
-				NumberOfTestElements: 10,
-				Signal:               sig,
-				ExporterFactory:      NewFactory(),
-				ExporterConfig:       httpConfig(srv.URL + "/{signal}"),
-				ReceiverFactory:      srv.ReceiverFactory(),
-				ReceiverConfig:       srv.ReceiverFactory().CreateDefaultConfig(),
-			})
-		})
-	}
-}
-
-type recordedRequest struct {
-	path, contentType, encoding, auth string
-	body                              []byte
-}
-
-// recorder answers with the given status codes in turn (then 200) and keeps
-// every request.
-type recorder struct {
-	mu       sync.Mutex
-	statuses []int
-	reqs     []recordedRequest
-}
-
-func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	rc.reqs = append(rc.reqs, recordedRequest{r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Content-Encoding"), r.Header.Get("Authorization"), body})
-	status := http.StatusOK
-	if len(rc.statuses) > 0 {
-		status, rc.statuses = rc.statuses[0], rc.statuses[1:]
-	}
-	rc.mu.Unlock()
-	w.WriteHeader(status)
+	sinktest.CheckConsumeContract(t, NewFactory(), func(endpoint string) component.Config { return httpConfig(endpoint) }, parseNDJSON)
 }
 
 func TestHTTPRetriesUntilSuccess(t *testing.T) {
-	rc := &recorder{statuses: []int{http.StatusServiceUnavailable, http.StatusServiceUnavailable}}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	rc := sinktest.NewRecorder(t, false, http.StatusServiceUnavailable, http.StatusServiceUnavailable)
 
 	td := flattentest.Traces(3)
-	export(t, httpConfig(srv.URL+"/v1/{signal}"), td)
+	export(t, httpConfig(rc.URL+"/v1/{signal}"), td)
 
-	require.Len(t, rc.reqs, 3, "two 503s, success on the third try")
-	for _, r := range rc.reqs {
-		assert.Equal(t, "/v1/traces", r.path)
-		assert.Equal(t, "application/x-ndjson", r.contentType)
-		assert.Equal(t, rc.reqs[0].body, r.body, "every retry sends the same body")
+	reqs := rc.Requests()
+	require.Len(t, reqs, 3, "two 503s, success on the third try")
+	for _, r := range reqs {
+		assert.Equal(t, "/v1/traces", r.Path)
+		assert.Equal(t, "application/x-ndjson", r.Header.Get("Content-Type"))
+		assert.Equal(t, reqs[0].Body, r.Body, "every retry sends the same body")
 	}
-	assert.Len(t, readNDJSON(t, bytes.NewReader(rc.reqs[2].body)), td.SpanCount())
+	assert.Len(t, readNDJSON(t, bytes.NewReader(reqs[2].Body)), td.SpanCount())
 }
 
 func TestHTTPPermanentErrorIsNotRetried(t *testing.T) {
-	rc := &recorder{statuses: []int{http.StatusBadRequest}}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	rc := sinktest.NewRecorder(t, false, http.StatusBadRequest)
 
 	f := NewFactory()
-	e, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), httpConfig(srv.URL))
+	e, err := f.CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), httpConfig(rc.URL))
 	require.NoError(t, err)
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	err = e.ConsumeLogs(context.Background(), flattentest.Logs(2))
@@ -132,25 +82,24 @@ func TestHTTPPermanentErrorIsNotRetried(t *testing.T) {
 	assert.True(t, consumererror.IsPermanent(err))
 	assert.ErrorContains(t, err, "HTTP 400")
 	require.NoError(t, e.Shutdown(context.Background()))
-	assert.Len(t, rc.reqs, 1)
+	assert.Len(t, rc.Requests(), 1)
 }
 
 func TestHTTPHeadersAndCompression(t *testing.T) {
-	rc := &recorder{}
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	rc := sinktest.NewRecorder(t, false)
 
-	cfg := httpConfig(srv.URL)
+	cfg := httpConfig(rc.URL)
 	cfg.ClientConfig.Headers = configopaque.MapList{{Name: "Authorization", Value: "Bearer s3cret"}}
 	cfg.ClientConfig.Compression = configcompression.TypeGzip
 	md := flattentest.Metrics(2)
 	export(t, cfg, md)
 
-	require.Len(t, rc.reqs, 1)
-	r := rc.reqs[0]
-	assert.Equal(t, "Bearer s3cret", r.auth)
-	assert.Equal(t, "gzip", r.encoding)
-	zr, err := gzip.NewReader(bytes.NewReader(r.body))
+	reqs := rc.Requests()
+	require.Len(t, reqs, 1)
+	r := reqs[0]
+	assert.Equal(t, "Bearer s3cret", r.Header.Get("Authorization"))
+	assert.Equal(t, "gzip", r.Header.Get("Content-Encoding"))
+	zr, err := gzip.NewReader(bytes.NewReader(r.Body))
 	require.NoError(t, err)
 	plain, err := io.ReadAll(zr)
 	require.NoError(t, err)

@@ -33,9 +33,9 @@ func TestSpansRoundTrip(t *testing.T) {
 				i++
 				assert.Len(t, r, 12, "default fields only")
 				tid, sid, pid := s.TraceID(), s.SpanID(), s.ParentSpanID()
-				assert.Equal(t, hexID(tid[:]), r["trace_id"])
-				assert.Equal(t, hexID(sid[:]), r["span_id"])
-				assert.Equal(t, hexID(pid[:]), r["parent_span_id"])
+				assert.Equal(t, flattentest.HexID(tid[:]), r["trace_id"])
+				assert.Equal(t, flattentest.HexID(sid[:]), r["span_id"])
+				assert.Equal(t, flattentest.HexID(pid[:]), r["parent_span_id"])
 				assert.Equal(t, s.Name(), r["name"])
 				assert.Equal(t, s.Kind().String(), r["kind"])
 				assertTime(t, s.StartTimestamp(), r["start_time"], "start_time")
@@ -107,7 +107,7 @@ func TestPointsRoundTrip(t *testing.T) {
 							tid, sid := ex.TraceID(), ex.SpanID()
 							wantEx = append(wantEx, map[string]any{
 								"timestamp": ex.Timestamp().AsTime().Format("2006-01-02T15:04:05.000000000Z"),
-								"value":     ex.DoubleValue(), "trace_id": hexID(tid[:]), "span_id": hexID(sid[:]),
+								"value":     ex.DoubleValue(), "trace_id": flattentest.HexID(tid[:]), "span_id": flattentest.HexID(sid[:]),
 								"attributes": ex.FilteredAttributes().AsRaw(),
 							})
 						}
@@ -170,21 +170,12 @@ func TestEventsRoundTrip(t *testing.T) {
 		r := recs[i]
 		assertTime(t, lr.Timestamp(), r["timestamp"], "timestamp")
 		assertTime(t, lr.ObservedTimestamp(), r["observed_timestamp"], "observed_timestamp")
-		wantName := lr.EventName()
-		if wantName == "" {
-			v, _ := lr.Attributes().Get("event.name")
-			wantName = v.Str()
-		}
-		assert.Equal(t, wantName, r["event_name"])
-		wantSeverity := lr.SeverityText()
-		if wantSeverity == "" {
-			wantSeverity = lr.SeverityNumber().String()
-		}
-		assert.Equal(t, wantSeverity, r["severity"])
+		assert.Equal(t, flattentest.EventName(lr), r["event_name"])
+		assert.Equal(t, flattentest.Severity(lr), r["severity"])
 		assert.Equal(t, json.Number(pcommon.NewValueInt(int64(lr.SeverityNumber())).AsString()), r["severity_number"])
 		tid, sid := lr.TraceID(), lr.SpanID()
-		assert.Equal(t, hexID(tid[:]), r["trace_id"])
-		assert.Equal(t, hexID(sid[:]), r["span_id"])
+		assert.Equal(t, flattentest.HexID(tid[:]), r["trace_id"])
+		assert.Equal(t, flattentest.HexID(sid[:]), r["span_id"])
 		assert.Equal(t, "tasker-app", r["service_name"])
 		assert.Equal(t, canonical(t, lr.Attributes().AsRaw()), r["attributes"])
 		assert.Equal(t, canonical(t, lr.Body().AsRaw()), r["body"], "body of record %d", i)
