@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -226,7 +227,7 @@ func checkPromQL(t *testing.T, where, expr string, bareSelector bool) []series {
 		}
 		name := vs.Name
 		for _, m := range vs.LabelMatchers {
-			if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+			if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 				name = m.Value
 			}
 		}
@@ -243,7 +244,7 @@ func checkPromQL(t *testing.T, where, expr string, bareSelector bool) []series {
 		selectors[vs] = s
 		allowed := s.labels()
 		for _, m := range vs.LabelMatchers {
-			if m.Name != labels.MetricName && !allowed[m.Name] {
+			if m.Name != model.MetricNameLabel && !allowed[m.Name] {
 				t.Errorf("%s: %s has no label %q (labels: %v)", where, name, m.Name, s.metric.labels)
 			}
 		}

@@ -167,7 +167,7 @@ func selectorNames(e parser.Expr) []string {
 // name pattern (otelcol_..., with or without the _total suffix).
 func selectsCollectorTelemetry(vs *parser.VectorSelector) bool {
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchRegexp && strings.HasPrefix(m.Value, "otelcol_") {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchRegexp && strings.HasPrefix(m.Value, "otelcol_") {
 			return true
 		}
 	}

@@ -80,11 +80,11 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	switch {
 	case c.Start.IsZero():
-		return errors.New("Start must be set")
+		return errors.New("sim: Config.Start must be set")
 	case c.Tasks < 0:
-		return errors.New("Tasks must not be negative")
+		return errors.New("sim: Config.Tasks must not be negative")
 	case c.Concurrency < 0:
-		return errors.New("Concurrency must not be negative")
+		return errors.New("sim: Config.Concurrency must not be negative")
 	case c.TaskInterval < 0:
 		return errors.New("TaskInterval must not be negative")
 	case !(c.FailureRate >= 0 && c.FailureRate <= 1):

@@ -104,9 +104,9 @@ func knownInt(id uint8, n int64) KV {
 	return a
 }
 
-// Payload fields copied onto spans, and the attribute each becomes. The rest
-// of the payload (task contexts, step inputs and results) stays in the logs.
-// BodyFields: payload fields copied onto spans (field), with the attribute each becomes (attr).
+// BodyFields are the payload fields copied onto spans (Field), with the
+// attribute each becomes (Attr). The rest of the payload (task contexts,
+// step inputs and results) stays in the logs.
 var BodyFields = []struct{ Field, Attr string }{
 	{"backoff_seconds", "tasker.backoff.seconds"},
 	{"backoff_type", "tasker.backoff.type"},
