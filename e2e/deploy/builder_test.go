@@ -31,6 +31,7 @@ var componentTypes = map[string]string{
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor": "attributes",
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor":     "filter",
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor":  "transform",
+	ownModule + "/processor/eventnormalize":                                                   "eventnormalize",
 	// exporters
 	"go.opentelemetry.io/collector/exporter/debugexporter":                                             "debug",
 	"go.opentelemetry.io/collector/exporter/otlpexporter":                                              "otlp_grpc",
