@@ -123,6 +123,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Retried:     snk.Retried(),
 		Elapsed:     elapsed.Seconds(),
 	}
+	if f, ok := snk.(*fanoutSink); ok {
+		s.TasksOTLP = f.tasksOTLP
+	}
 	if elapsed > 0 {
 		s.Rate = float64(s.EventsSent) / elapsed.Seconds()
 	}
@@ -226,6 +229,7 @@ type summary struct {
 	EventsSent  int64   `json:"events_sent"`
 	Requests    int64   `json:"requests"`
 	Retried     int64   `json:"requests_retried"`
+	TasksOTLP   int64   `json:"tasks_otlp,omitempty"` // tasks sent over OTLP when --otlp-share splits them
 	Elapsed     float64 `json:"elapsed_seconds"`
 	Rate        float64 `json:"events_per_second"`
 	Error       string  `json:"error,omitempty"`
@@ -249,6 +253,9 @@ func (s summary) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  step attempts      %d  completed %d  failed attempts %d  retries %d  steps failed %d\n",
 		s.StepAttempts, s.StepsCompleted, s.StepsFailedAttempts, s.Retries, s.StepsFailed)
 	fmt.Fprintf(w, "  db queries         %d\n", s.DBQueries)
+	if s.TasksOTLP > 0 {
+		fmt.Fprintf(w, "  tasks over OTLP    %d\n", s.TasksOTLP)
+	}
 	fmt.Fprintf(w, "  secrets planted    %d task contexts\n", s.SecretsPlanted)
 	d := s.WorkflowDuration
 	fmt.Fprintf(w, "  workflow duration  min %.3fs  p95 %.3fs  max %.3fs  mean %.3fs\n", d.Min, d.P95, d.Max, d.Mean)

@@ -37,6 +37,7 @@ type options struct {
 	flushInterval time.Duration
 	source        string
 	otlpEndpoint  string
+	otlpShareFlag float64
 	serviceName   string
 	dryRun        bool
 	out           string
@@ -87,7 +88,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		fs.PrintDefaults()
 	}
 	format := fs.String("format", string(sim.FormatNDJSON), "wire format: ndjson (native NDJSON), native (JSON array), flat (JSON array), flat-ndjson, cloudevents (batch)")
-	fs.StringVar(&o.endpoint, "endpoint", defaultEndpoint, "URL of the taskerevents receiver")
+	fs.StringVar(&o.endpoint, "endpoint", defaultEndpoint, "URL of the taskerevents receiver; a comma-separated list spreads the events over several at random")
 	fs.IntVar(&o.batch, "batch", 100, "events per request")
 	fs.BoolVar(&o.gzip, "gzip", false, "gzip request bodies (Content-Encoding: gzip)")
 	fs.Var(o.headers, "header", "extra request header name=value (repeatable)")
@@ -97,7 +98,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.senders, "senders", 1, "concurrent HTTP requests")
 	fs.DurationVar(&o.flushInterval, "flush-interval", 200*time.Millisecond, "with --rate, longest time a partial batch waits before it is sent")
 	fs.StringVar(&o.source, "source", sim.DefaultCloudEventsSource, "CloudEvents source attribute (--format cloudevents)")
-	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send OTLP/HTTP log records to host:port (or a URL) instead of --endpoint")
+	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "send OTLP/HTTP log records to host:port (or a URL) instead of --endpoint; a comma-separated list spreads the events over several at random")
+	fs.Float64Var(&o.otlpShareFlag, "otlp-share", 1, "with --otlp-endpoint, the share of tasks (chosen by task id) sent over OTLP; the others go to --endpoint over HTTP")
 	fs.StringVar(&o.serviceName, "service-name", "tasker-sim", "service.name resource attribute of OTLP log records")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "write the stream to --out (default stdout) instead of sending")
 	fs.StringVar(&o.out, "out", "", "write the stream to this file (one event per line; - is stdout) instead of sending")
@@ -152,14 +154,42 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("--duration must not be negative")
 	case o.otlpEndpoint != "" && o.sendsNothing():
 		return nil, errors.New("--otlp-endpoint and --dry-run/--out exclude each other")
+	case !(o.otlpShareFlag >= 0 && o.otlpShareFlag <= 1):
+		return nil, errors.New("--otlp-share must be between 0 and 1")
+	case o.set["otlp-share"] && o.otlpEndpoint == "":
+		return nil, errors.New("--otlp-share needs --otlp-endpoint")
 	}
-	if !o.sendsNothing() && o.otlpEndpoint == "" {
-		u, err := url.Parse(o.endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("--endpoint %q is not an http(s) URL", o.endpoint)
+	if !o.sendsNothing() && o.otlpShare() < 1 {
+		eps := splitList(o.endpoint)
+		if len(eps) == 0 {
+			return nil, errors.New("--endpoint is empty")
+		}
+		for _, ep := range eps {
+			u, err := url.Parse(ep)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("--endpoint %q is not an http(s) URL", ep)
+			}
 		}
 	}
+	if o.otlpEndpoint != "" && len(splitList(o.otlpEndpoint)) == 0 {
+		return nil, errors.New("--otlp-endpoint is empty")
+	}
 	return o, nil
+}
+
+// otlpShare is the share of tasks sent over OTLP: none without
+// --otlp-endpoint, all with it unless --otlp-share says otherwise.
+func (o *options) otlpShare() float64 {
+	if o.otlpEndpoint == "" {
+		return 0
+	}
+	return o.otlpShareFlag
+}
+
+// fansOut reports whether events go to more than one destination.
+func (o *options) fansOut() bool {
+	share := o.otlpShare()
+	return (share > 0 && share < 1) || len(splitList(o.endpoint)) > 1 || len(splitList(o.otlpEndpoint)) > 1
 }
 
 func (o *options) sendsNothing() bool { return o.dryRun || o.out != "" }
@@ -245,6 +275,13 @@ func (o *options) newSink(ctx context.Context, stdout, stderr io.Writer) (sink, 
 			return nil, "", err
 		}
 		return newFileSink(o.format, o.source, f), o.out, nil
+	case o.fansOut():
+		s, err := newFanoutSink(ctx, o, stderr)
+		dest := o.otlpEndpoint
+		if o.otlpShare() < 1 {
+			dest = strings.TrimSuffix(o.endpoint+","+o.otlpEndpoint, ",")
+		}
+		return s, dest, err
 	case o.otlpEndpoint != "":
 		s, err := newOTLPSink(ctx, o)
 		return s, o.otlpEndpoint, err
