@@ -13,7 +13,7 @@ FUZZTIME   ?= 30s
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz lint generate taskersim e2e faults demo bench bench-quick bench-micro clean
+.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz lint generate taskersim e2e faults scale demo bench bench-quick bench-micro clean
 
 all: build
 
@@ -75,11 +75,11 @@ fuzz:
 # go.mod), with every build tag the suites use (no file excludes another's
 # tag), so that the tagged suites are checked too; every module is checked
 # before the step fails, so one run lists all findings.
-LINT_TAGS := e2e,faults
+LINT_TAGS := e2e,faults,scale
 lint: $(STATICCHECK)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	cd e2e && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) vet -tags faults ./...
+	cd e2e && $(GO) vet ./... && $(GO) vet -tags e2e ./... && $(GO) vet -tags faults ./... && $(GO) vet -tags scale ./...
 	@fail=0; for mod in $$(git ls-files '*go.mod' | xargs -n1 dirname); do \
 	  if [ -z "$$(cd $$mod && $(GO) list ./... 2>/dev/null)" ]; then continue; fi; \
 	  echo "staticcheck $$mod"; \
@@ -105,6 +105,11 @@ faults: $(BIN)
 	./scripts/faults.sh
 	@# The hostile-input suite joins here once its target exists.
 	@if $(MAKE) -n faults-hostile >/dev/null 2>&1; then $(MAKE) --no-print-directory faults-hostile; fi
+
+## scale: the two-tier topology (sidecars, load balancing, 3 routers) as real
+## processes on free loopback ports, checked against the simulator
+scale: $(BIN) taskersim
+	./scripts/scale.sh
 
 ## demo: the stack with a minute of simulated traffic, left running
 demo: $(BIN)

@@ -139,7 +139,7 @@ func (top *topology) quiet(t *testing.T, events, tasks int, emittedBefore float6
 // sum over the routers to the simulator's counts, every router with a share.
 func TestTwoTier(t *testing.T) {
 	const tasks = 300
-	top := startTopology(t)
+	top := startTopology(t, "")
 	x := writeStream(t, top.dir, tasks)
 	summaryPath := filepath.Join(top.dir, "summary.json")
 	begin := time.Now()

@@ -20,6 +20,8 @@ type topology struct {
 	spans    string // the sink's span file
 	routers  []*router
 	sidecars []*sidecar
+
+	spanTimeout string
 }
 
 type router struct {
@@ -42,11 +44,11 @@ const (
 )
 
 // startTopology starts the sink, the routers, then the sidecars, each once
-// healthy.
-func startTopology(t *testing.T) *topology {
+// healthy. spanTimeout, when set, replaces the routers' traces.span_timeout.
+func startTopology(t *testing.T, spanTimeout string) *topology {
 	t.Helper()
 	root := repoRoot(t)
-	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir()}
+	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: spanTimeout}
 	t.Cleanup(func() {
 		for _, s := range top.sidecars {
 			s.stop(t)
@@ -139,7 +141,7 @@ service:
 // newRouter writes config/two-tier/router.yaml with its listeners on free
 // loopback ports, traces to the sink, and the router's timers shortened so
 // that results appear within a second or two (task_end_grace 1s, metrics
-// flushed every second).
+// flushed every second; span_timeout when the scenario sets it).
 func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	t.Helper()
 	name := fmt.Sprintf("router-%d", i)
@@ -151,9 +153,13 @@ func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	c.set(t, "exporters.otlp_grpc/traces.endpoint", top.sinkOTLP)
 	c.set(t, "exporters.prometheus.endpoint", r.metrics)
 	setTelemetry(t, c, r.telemetry)
+	traces := map[string]any{"task_end_grace": "1s"}
+	if top.spanTimeout != "" {
+		traces["span_timeout"] = top.spanTimeout
+	}
 	c.set(t, "connectors.eventrouter", map[string]any{
 		"preset":  "tasker",
-		"traces":  map[string]any{"task_end_grace": "1s"},
+		"traces":  traces,
 		"metrics": map[string]any{"flush_interval": "1s"},
 	})
 	c.write(t, r.config)
