@@ -24,7 +24,7 @@ type restartReport struct {
 	UnfinishedCounted float64    `json:"unfinished_counted_by_routers"`
 	TasksCounted      float64    `json:"tasks_total_summed_after"`      // sum of tasker_tasks_total over the routers at the end
 	TasksCountedLost  float64    `json:"tasks_total_lost_to_the_reset"` // the restarted router's count before the restart
-	SettleSeconds     float64    `json:"settle_seconds"`              // start to every expected span complete at the sink
+	SettleSeconds     float64    `json:"settle_seconds"`                // start to every expected span complete at the sink
 	HeldForTimeout    float64    `json:"spans_held_until_span_timeout"` // then still held: a tail without its terminal event
 }
 
