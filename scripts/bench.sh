@@ -8,7 +8,7 @@ usage() {
   cat <<'EOF'
 usage: scripts/bench.sh [--micro | --report | --quick] [--help]
 
-  (no flag)  pipelines A AD B C D side by side, the 100,000-open-tasks memory
+  (no flag)  pipelines A AD B C D S R F N side by side, the 100,000-open-tasks memory
              test (in process and against the binary), then the report
   --micro    the Go microbenchmarks of every component only, then the report
              (pipeline results of the last full run are kept)
@@ -17,12 +17,13 @@ usage: scripts/bench.sh [--micro | --report | --quick] [--help]
 
 Environment (defaults in brackets):
   BENCH_BIN [bin/otelcol-tasker]   BENCH_OUT [.e2e/bench]  scratch folder
-  BENCH_PIPELINES [A AD B C D]     BENCH_ROUNDS [2]   rounds of every pipeline
+  BENCH_PIPELINES [A AD B C D S R F N] BENCH_ROUNDS [2] rounds of every pipeline
   BENCH_WARMUP [5s] BENCH_DURATION [20s] BENCH_LATENCY_DURATION [15s]
   BENCH_BATCH [1000] events per request   BENCH_CONNS [8] requests in flight
   BENCH_OPEN_TASKS [100000]
   BENCH_TASKER_ENDPOINT [127.0.0.1:28088] BENCH_OTLP_ENDPOINT [127.0.0.1:28318]
   BENCH_HEALTH_ENDPOINT [127.0.0.1:28133] BENCH_METRICS_PORT [28888]
+  BENCH_SINK_ENDPOINT_1..3 [127.0.0.1:28417..28419] BENCH_SINK_HEALTH_ENDPOINT [127.0.0.1:28134]
 EOF
 }
 
@@ -38,7 +39,7 @@ esac
 
 BIN=${BENCH_BIN:-$ROOT/bin/otelcol-tasker}
 OUT=${BENCH_OUT:-$ROOT/.e2e/bench}
-PIPELINES=${BENCH_PIPELINES:-A AD B C D}
+PIPELINES=${BENCH_PIPELINES:-A AD B C D S R F N}
 ROUNDS=${BENCH_ROUNDS:-2}
 WARMUP=${BENCH_WARMUP:-5s}
 DURATION=${BENCH_DURATION:-20s}
@@ -53,6 +54,10 @@ export BENCH_TASKER_ENDPOINT=${BENCH_TASKER_ENDPOINT:-127.0.0.1:28088}
 export BENCH_OTLP_ENDPOINT=${BENCH_OTLP_ENDPOINT:-127.0.0.1:28318}
 export BENCH_HEALTH_ENDPOINT=${BENCH_HEALTH_ENDPOINT:-127.0.0.1:28133}
 export BENCH_METRICS_PORT=${BENCH_METRICS_PORT:-28888}
+export BENCH_SINK_ENDPOINT_1=${BENCH_SINK_ENDPOINT_1:-127.0.0.1:28417}
+export BENCH_SINK_ENDPOINT_2=${BENCH_SINK_ENDPOINT_2:-127.0.0.1:28418}
+export BENCH_SINK_ENDPOINT_3=${BENCH_SINK_ENDPOINT_3:-127.0.0.1:28419}
+export BENCH_SINK_HEALTH_ENDPOINT=${BENCH_SINK_HEALTH_ENDPOINT:-127.0.0.1:28134}
 DOC=$ROOT/docs/BENCHMARKS.md
 PLOT=$ROOT/docs/bench-throughput.png
 LOADGEN=$OUT/loadgen
@@ -140,9 +145,12 @@ CMDLINE="scripts/bench.sh${1:+ $1}"
 [ -n "${MAKELEVEL:-}" ] && [ "$MODE" = full ] && CMDLINE="make bench"
 
 # Pipeline ids → config, receiver URL, body format, components it needs.
-config_of() { echo "$ROOT/bench/configs/$(case $1 in A) echo a-product ;; AD) echo a-durable ;; B) echo b-floor ;; C) echo c-contrib ;; D) echo d-router-metrics ;; esac).yaml"; }
-url_of() { case $1 in A | AD) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
-format_of() { case $1 in A | AD) echo ndjson ;; *) echo otlp-json ;; esac; }
+config_of() {
+  echo "$ROOT/bench/configs/$(case $1 in A) echo a-product ;; AD) echo a-durable ;; B) echo b-floor ;; C) echo c-contrib ;; D) echo d-router-metrics ;;
+    S) echo s-sidecar ;; R) echo r-router ;; F) echo f-forward ;; N) echo n-normalize ;; esac).yaml"
+}
+url_of() { case $1 in A | AD | S) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
+format_of() { case $1 in A | AD | S) echo ndjson ;; *) echo otlp-json ;; esac; }
 needs_of() {
   case $1 in
     A) echo "taskerevents eventrouter nop" ;;
@@ -150,7 +158,39 @@ needs_of() {
     B) echo "otlp nop" ;;
     C) echo "otlp transform signal_to_metrics nop" ;;
     D) echo "otlp eventrouter nop" ;;
+    S) echo "taskerevents eventnormalize load_balancing otlp nop" ;;
+    R) echo "otlp eventnormalize eventrouter nop" ;;
+    F) echo "otlp otlp_grpc nop" ;;
+    N) echo "otlp eventnormalize nop" ;;
   esac
+}
+# S and F forward to another process, the sink (not measured).
+needs_sink() { case $1 in S | F) return 0 ;; *) return 1 ;; esac; }
+
+SPID=
+start_sink() {
+  local i
+  start "sink" "$OUT/sink.log" "${PIN0[@]}" env GOMAXPROCS=1 "$BIN" --config "$ROOT/bench/configs/sink.yaml"
+  SPID=${PIDS[-1]}
+  for ((i = 0; i < 120; i++)); do
+    if ! kill -0 "$SPID" 2>/dev/null; then
+      echo "the sink exited at startup; its log:" >&2
+      tail -20 "$OUT/sink.log" >&2
+      return 1
+    fi
+    if curl -fsS -o /dev/null "http://$BENCH_SINK_HEALTH_ENDPOINT/" 2>/dev/null; then return 0; fi
+    sleep 0.25
+  done
+  echo "the sink not ready after 30s" >&2
+  return 1
+}
+
+stop_sink() {
+  [ -n "$SPID" ] || return 0
+  kill "$SPID" 2>/dev/null || true
+  wait "$SPID" 2>/dev/null || true
+  forget_pid "$SPID"
+  SPID=
 }
 
 CPID=
@@ -205,6 +245,9 @@ bench_pipeline() { # bench_pipeline ID ROUND
   # A-durable's router storage: empty at every start, in the scratch folder.
   export BENCH_STORAGE_DIR="$OUT/storage-$id"
   rm -rf "$BENCH_STORAGE_DIR"
+  if needs_sink "$id"; then
+    start_sink || { stop_sink; skip "$id" "the sink did not start (see sink.log)"; return 0; }
+  fi
   start_collector "$id" "$(config_of "$id")" || { stop_collector; skip "$id" "collector did not start (see $id-collector.log)"; return 0; }
   local rc=0
   "${PIN0[@]}" "$LOADGEN" -mode run -label "$id" -url "$(url_of "$id")" -format "$(format_of "$id")" \
@@ -213,6 +256,7 @@ bench_pipeline() { # bench_pipeline ID ROUND
     -out "$res.json" -samples "$res.csv" || rc=$?
   curl -fsS "http://127.0.0.1:$BENCH_METRICS_PORT/metrics" >"$res-telemetry.txt" 2>/dev/null || true
   stop_collector
+  stop_sink
   if [ $rc -ne 0 ]; then
     rm -f "$res.json"
     skip "$id" "the load generator failed (exit $rc): nothing accepted, see $id-collector.log"

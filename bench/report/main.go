@@ -28,6 +28,8 @@ var pipelines = []pipelineInfo{
 	{"D", "router metrics", "otlp → eventrouter (metrics only) → nop"},
 }
 
+func init() { pipelines = append(pipelines, twoTierPipelines...) }
+
 type pipelineInfo struct{ id, role, flow string }
 
 // Mirrors of the load generator's summary (only what the report reads).
@@ -276,6 +278,9 @@ func writeDoc(b *strings.Builder, env map[string]string, rows []*row, by map[str
 	} else {
 		p("| D's cost above the floor ≤ ½ of C's | not measured (%s) | — |\n", missing(bb, c, d))
 	}
+	for _, line := range twoTierTargets(by) {
+		p("%s\n", line)
+	}
 	mt, mtErr := readMemtest(dir)
 	if mtErr == nil {
 		p("| ≤ 512 bytes per pending span | %.0f bytes (live heap, %s open tasks) | %s |\n", mt.BytesPerPendingSpan, num(float64(mt.Tasks)), yesNo(mt.BytesPerPendingSpan <= 512))
@@ -297,6 +302,8 @@ func writeDoc(b *strings.Builder, env map[string]string, rows []*row, by map[str
 		p("%s\n", strings.TrimSpace(string(analysis)))
 		p("\n")
 	}
+
+	writeTwoTier(b, by)
 
 	p("## Pipelines, side by side\n\n")
 	p("Every pipeline runs in the same binary with `GOMAXPROCS=1`%s; the load generator keeps %s requests of %s events in flight on keep-alive connections%s. ",
@@ -410,7 +417,8 @@ func writeDoc(b *strings.Builder, env map[string]string, rows []*row, by map[str
 
 	p("## How it is measured\n\n")
 	p("- **Workload.** The Tasker sample (%s: 646 events of 20 tasks, ~340 bytes each in NDJSON), repeated with fresh task ids: each 1,000-event request carries tasks no earlier request had (the ids and correlation ids are rewritten per copy; consecutive requests share the tasks that straddle them, as a real sender's batches would). Bodies are encoded before the run; a sender only patches the 12-digit task ids in place.\n", "`internal/fixtures/data/sample-native.ndjson`")
-	p("- **A** posts NDJSON to the taskerevents receiver; **B, C, D** post the same events as OTLP/HTTP JSON log records (`EventName` set, the payload as a map body, `service.name=tasker`), as an application with an OpenTelemetry logs SDK would send them, encoded with pdata's `plogotlp` JSON marshaler. They are not normalized: D's router normalizes them itself, C's transform processor lifts the fields its metrics need.\n")
+	p("- **S and F** forward to a sink, another collector process (three OTLP gRPC receivers → nop, `bench/configs/sink.yaml`) pinned with the load generator; only the forwarding collector is measured. S's load_balancing ring has three endpoints, as a sidecar in front of three routers.\n")
+	p("- **A** (and **S**) post NDJSON to the taskerevents receiver; **B, C, D** (and **F, N, R**) post the same events as OTLP/HTTP JSON log records (`EventName` set, the payload as a map body, `service.name=tasker`), as an application with an OpenTelemetry logs SDK would send them, encoded with pdata's `plogotlp` JSON marshaler. They are not normalized: D's router normalizes them itself, C's transform processor lifts the fields its metrics need.\n")
 	p("- **C** is the best contrib configuration we could write for the same nine metrics as the router's tasker preset (tasks and steps by status, workflow and step duration histograms, retries, backoff histogram, tasks enqueued by queue, database query duration by table and operation, events by name), durations of failures computed from `started_at` like the router does. signal_to_metrics aggregates each request alone and emits deltas, learns no task names across events and keeps no gauges; D keeps cumulative series, joins task names, computes three more metrics (tasks and steps in flight, slow operations) and exemplars. D does more work than C, so the comparison favours C.\n")
 	p("- **AD** is A with `storage: file_storage` on the router: before answering a request it writes the tasks the request changed to a bbolt file (the contrib `file_storage` extension, no fsync) in one transaction, and deletes a task once its spans are delivered. The storage folder is in the scratch folder and emptied before every round. CPU is the collector's own; the kernel's writeback of the file to disk is not counted.\n")
 	p("- **Exporters** are `nop`: they discard, so only the sidecar's own work is measured (the debug exporter formats every item even at basic verbosity).\n")

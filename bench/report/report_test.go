@@ -69,3 +69,35 @@ func TestReportRatios(t *testing.T) {
 		}
 	}
 }
+
+// TestReportTwoTier: S against F, and the router tier sized from R less the
+// edge normalization (N − B).
+func TestReportTwoTier(t *testing.T) {
+	dir := t.TempDir()
+	writeSummary(t, dir, "B", 1, 220_000, 4.0)
+	writeSummary(t, dir, "S", 1, 150_000, 6.0)
+	writeSummary(t, dir, "F", 1, 140_000, 6.5)
+	writeSummary(t, dir, "N", 1, 180_000, 5.5)
+	writeSummary(t, dir, "R", 1, 100_000, 9.5)
+	out := filepath.Join(dir, "BENCHMARKS.md")
+	if err := run(dir, out, filepath.Join(dir, "plot.png")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, want := range []string{
+		"| S ≤ F's CPU per event (the sidecar costs no more than a plain OTLP forwarder) | S 6.00, F 6.50 µs/event: 0.92× | met |",
+		// 9.5 − (5.5 − 4.0) = 8.0 µs/event: 125,000 events/s per core
+		"R − (N − B) = 9.50 − (5.50 − 4.00) = **8.00 µs of CPU per event**, that is **125,000 events per second per router core**",
+		// 1M / 125k = 8 cores; at 70 %: ceil(11.43) = 12
+		"needs 8 router cores at full load; at 70% (room for bursts and for a router that restarts) **12 routers of one core**",
+		"together spend 6.00 µs per event (S), 6.0 cores for 1,000,000 events/s",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
