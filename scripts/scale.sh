@@ -3,12 +3,13 @@
 # loopback (a sink collector, three routers, two sidecars from
 # config/two-tier, every port picked free at run time), checked exactly
 # against the simulator's ground truth; then one router restarted mid-run.
-# The restart's measurements go to .e2e/scale/restart.json.
+# What the two ring changes (a router restarted, the tier grown) change is
+# written to .e2e/scale/router-restart.json and .e2e/scale/ring-grows.json.
 # Needs bin/otelcol-tasker and bin/taskersim (make scale builds both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .e2e/scale
 export OTELCOL_TASKER_BIN="$PWD/bin/otelcol-tasker" TASKERSIM_BIN="$PWD/bin/taskersim"
-export SCALE_REPORT="$PWD/.e2e/scale/restart.json"
+export SCALE_REPORT_DIR="$PWD/.e2e/scale"
 cd e2e
 go test -tags scale -count=1 -timeout 10m -v ./scale/

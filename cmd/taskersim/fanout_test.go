@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -98,4 +100,35 @@ func TestFanoutUsageErrors(t *testing.T) {
 		assert.Equal(t, exitUsage, code, tc.args)
 		assert.Contains(t, stderr, tc.msg, tc.args)
 	}
+}
+
+// TestOTLPRetriesAResetConnection: a collector that drops the connection
+// of a request (as one that restarts does) gets the batch again, and
+// nothing is lost or duplicated.
+func TestOTLPRetriesAResetConnection(t *testing.T) {
+	var want []string
+	for _, e := range reference(t) {
+		parts := strings.SplitN(e, "|", 3)
+		want = append(want, parts[0]+"|"+parts[1])
+	}
+	c := &otlpCollector{t: t, services: map[string]bool{}}
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 2 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			require.NoError(t, err)
+			conn.Close() // no answer: the client sees the connection go
+			return
+		}
+		c.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	code, stdout, stderr := runSim(t, append([]string{"--otlp-endpoint", srv.URL, "--batch", "100", "--json"}, workload...)...)
+	require.Equal(t, 0, code, stderr)
+	var s summary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &s))
+	assert.Equal(t, int64(1), s.Retried)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.Equal(t, want, c.names)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -72,7 +73,7 @@ func newOTLPSink(ctx context.Context, o *options) (*otlpSink, error) {
 		return nil, fmt.Errorf("--otlp-endpoint: %w", err)
 	}
 	res := resource.NewSchemaless(semconv.ServiceName(o.serviceName))
-	proc := &syncBatcher{exp: exp, size: o.batch}
+	proc := &syncBatcher{exp: exp, size: o.batch, maxRetries: o.maxRetries, maxWait: o.maxRetryWait}
 	provider := sdklog.NewLoggerProvider(
 		sdklog.WithResource(res),
 		sdklog.WithProcessor(proc),
@@ -113,7 +114,7 @@ func (s *otlpSink) Close() error {
 
 func (s *otlpSink) Sent() int64     { return s.proc.sent.Load() }
 func (s *otlpSink) Requests() int64 { return s.proc.exports.Load() }
-func (s *otlpSink) Retried() int64  { return 0 } // the exporter retries internally and does not tell
+func (s *otlpSink) Retried() int64  { return s.proc.retried.Load() } // network errors only: the exporter retries 429/5xx itself and does not tell
 
 func appendKeyValues(kvs []attribute.KeyValue, fields []sim.Field) []attribute.KeyValue {
 	for i := range fields {
@@ -152,13 +153,17 @@ func toAttr(v sim.Value) attribute.Value {
 type syncBatcher struct {
 	exp  sdklog.Exporter
 	size int
+	// retries of an export that failed on the network (the exporter
+	// retries 429/5xx itself, not a refused or reset connection)
+	maxRetries int
+	maxWait    time.Duration
 
 	mu    sync.Mutex
 	recs  []sdklog.Record
 	first time.Time
 	err   error
 
-	sent, exports atomic.Int64
+	sent, exports, retried atomic.Int64
 }
 
 var _ sdklog.Processor = (*syncBatcher)(nil)
@@ -185,8 +190,7 @@ func (p *syncBatcher) flushLocked(ctx context.Context) error {
 	if len(p.recs) == 0 || p.err != nil {
 		return p.err
 	}
-	p.exports.Add(1)
-	if err := p.exp.Export(ctx, p.recs); err != nil {
+	if err := p.export(ctx); err != nil {
 		p.err = fmt.Errorf("OTLP export: %w", err)
 		return p.err
 	}
@@ -194,6 +198,28 @@ func (p *syncBatcher) flushLocked(ctx context.Context) error {
 	clear(p.recs)
 	p.recs = p.recs[:0]
 	return nil
+}
+
+// export sends the batch, again after a network error (a collector that
+// restarts resets its idle connections and refuses new ones for a while;
+// the request did not reach it), with the HTTP sink's backoff.
+func (p *syncBatcher) export(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		p.exports.Add(1)
+		err := p.exp.Export(ctx, p.recs)
+		var ue *url.Error
+		if err == nil || !errors.As(err, &ue) || attempt >= p.maxRetries {
+			return err
+		}
+		p.retried.Add(1)
+		t := time.NewTimer(backoff(attempt, p.maxWait))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
 }
 
 func (p *syncBatcher) flushIfOlder(ctx context.Context, age time.Duration) error {

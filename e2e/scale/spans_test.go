@@ -278,3 +278,29 @@ func compare(spans []spanRecord, x *expected) spanReport {
 	}
 	return r
 }
+
+// loggedTaskIDs reads the task ids of a router's event log (jsonexporter
+// records: attributes.tasker.task.id).
+func loggedTaskIDs(t testing.TB, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r struct {
+			Attributes map[string]any `json:"attributes"`
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if id, ok := r.Attributes["tasker.task.id"].(string); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

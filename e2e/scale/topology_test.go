@@ -34,6 +34,7 @@ type router struct {
 type sidecar struct {
 	*proc
 	events    string // taskerevents
+	otlpGRPC  string
 	otlpHTTP  string
 	telemetry string
 }
@@ -46,6 +47,13 @@ const (
 // startTopology starts the sink, the routers, then the sidecars, each once
 // healthy. spanTimeout, when set, replaces the routers' traces.span_timeout.
 func startTopology(t *testing.T, spanTimeout string) *topology {
+	t.Helper()
+	return startTopologyRing(t, spanTimeout, nil)
+}
+
+// startTopologyRing is startTopology with the sidecars' ring naming only
+// the routers of the given indexes (nil: all).
+func startTopologyRing(t *testing.T, spanTimeout string, ring []int) *topology {
 	t.Helper()
 	root := repoRoot(t)
 	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: spanTimeout}
@@ -67,8 +75,13 @@ func startTopology(t *testing.T, spanTimeout string) *topology {
 	for i := range numRouters {
 		top.routers = append(top.routers, top.newRouter(t, root, i))
 	}
+	if ring == nil {
+		ring = []int{0, 1, 2}
+	}
 	for i := range numSidecars {
-		top.sidecars = append(top.sidecars, top.newSidecar(t, root, i))
+		s := top.newSidecar(t, i)
+		top.writeSidecarConfig(t, s, ring)
+		top.sidecars = append(top.sidecars, s)
 	}
 	top.ports.release()
 	top.sink.start(t, top.bin)
@@ -166,24 +179,29 @@ func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	return r
 }
 
-// newSidecar writes config/two-tier/sidecar.yaml with its listeners on free
-// loopback ports and the static ring naming the routers.
-func (top *topology) newSidecar(t *testing.T, root string, i int) *sidecar {
+// newSidecar picks a sidecar's ports.
+func (top *topology) newSidecar(t *testing.T, i int) *sidecar {
 	t.Helper()
-	s := &sidecar{proc: top.newProc(t, fmt.Sprintf("sidecar-%d", i)), events: top.ports.addr(t), otlpHTTP: top.ports.addr(t), telemetry: top.ports.addr(t)}
-	c := loadConfig(t, filepath.Join(root, "config", "two-tier", "sidecar.yaml"))
+	return &sidecar{proc: top.newProc(t, fmt.Sprintf("sidecar-%d", i)), events: top.ports.addr(t), otlpGRPC: top.ports.addr(t), otlpHTTP: top.ports.addr(t), telemetry: top.ports.addr(t)}
+}
+
+// writeSidecarConfig writes config/two-tier/sidecar.yaml with the sidecar's
+// listeners on its loopback ports and the static ring naming the routers
+// of the given indexes.
+func (top *topology) writeSidecarConfig(t *testing.T, s *sidecar, ring []int) {
+	t.Helper()
+	c := loadConfig(t, filepath.Join(repoRoot(t), "config", "two-tier", "sidecar.yaml"))
 	c.set(t, "extensions.health_check.endpoint", s.health)
 	c.set(t, "receivers.taskerevents.endpoint", s.events)
-	c.set(t, "receivers.otlp.protocols.grpc.endpoint", top.ports.addr(t))
+	c.set(t, "receivers.otlp.protocols.grpc.endpoint", s.otlpGRPC)
 	c.set(t, "receivers.otlp.protocols.http.endpoint", s.otlpHTTP)
-	ring := make([]any, len(top.routers))
-	for j, r := range top.routers {
-		ring[j] = r.otlp
+	hosts := make([]any, len(ring))
+	for j, i := range ring {
+		hosts[j] = top.routers[i].otlp
 	}
-	c.set(t, "exporters.load_balancing.resolver.static.hostnames", ring)
+	c.set(t, "exporters.load_balancing.resolver.static.hostnames", hosts)
 	setTelemetry(t, c, s.telemetry)
 	c.write(t, s.config)
-	return s
 }
 
 func setTelemetry(t *testing.T, c yamlConfig, addr string) {
