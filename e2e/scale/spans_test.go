@@ -48,8 +48,10 @@ func (s *spanRecord) kind() string {
 		return "attempt"
 	case strings.HasPrefix(s.Name, "handle "):
 		return "handler"
+	case strings.HasPrefix(s.Name, "enqueue "):
+		return "enqueue"
 	}
-	return "other"
+	return "orchestration" // finalize task, resolve dependencies
 }
 
 // key names what a span is about, independent of its id: the task, step
@@ -178,18 +180,19 @@ func parseTime(t testing.TB, v any) int64 {
 
 // spanReport is what the sink holds, against the expectations.
 type spanReport struct {
-	Spans           int `json:"spans"`
-	Traces          int `json:"traces"`
-	TaskTraces      int `json:"task_traces"` // traces with a task span
-	TaskSpans       int `json:"task_spans"`
-	AttemptSpans    int `json:"attempt_spans"`
-	DBSpans         int `json:"db_spans"`
-	Unfinished      int `json:"unfinished_spans"`
-	DuplicateIDs    int `json:"duplicate_span_ids"`          // span ids seen more than once
-	DuplicateDone   int `json:"duplicate_complete_span_ids"` // ... more than once complete
-	MissingComplete int `json:"expected_spans_missing_complete"`
-	WrongTimes      int `json:"complete_spans_with_wrong_times"`
-	TracesPerTask   int `json:"tasks_in_several_traces"`
+	Spans           int            `json:"spans"`
+	Traces          int            `json:"traces"`
+	TaskTraces      int            `json:"task_traces"` // traces with a task span
+	TaskSpans       int            `json:"task_spans"`
+	AttemptSpans    int            `json:"attempt_spans"`
+	DBSpans         int            `json:"db_spans"`
+	Unfinished      int            `json:"unfinished_spans"`
+	UnfinishedKinds map[string]int `json:"unfinished_by_kind,omitempty"`
+	DuplicateIDs    int            `json:"duplicate_span_ids"`          // span ids seen more than once
+	DuplicateDone   int            `json:"duplicate_complete_span_ids"` // ... more than once complete
+	MissingComplete int            `json:"expected_spans_missing_complete"`
+	WrongTimes      int            `json:"complete_spans_with_wrong_times"`
+	TracesPerTask   int            `json:"tasks_in_several_traces"`
 	// Problems lists the first few discrepancies, for the log.
 	Problems []string `json:"problems,omitempty"`
 }
@@ -214,6 +217,10 @@ func compare(spans []spanRecord, x *expected) spanReport {
 		traces[s.TraceID] = true
 		if s.unfinished() {
 			r.Unfinished++
+			if r.UnfinishedKinds == nil {
+				r.UnfinishedKinds = map[string]int{}
+			}
+			r.UnfinishedKinds[s.kind()]++
 		} else {
 			done[id]++
 		}
