@@ -13,15 +13,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventnormalize"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
@@ -38,9 +41,11 @@ func taskEvents(t testing.TB, task int64) []fixtureEvent {
 	return out
 }
 
-// OTLP log records in the shapes SDKs send get the same ids, and so the
-// same spans, as events the taskerevents receiver normalized.
-func TestOTLPInputMatchesReceiverInput(t *testing.T) {
+// OTLP log records in the shapes SDKs send, normalized at the edge by the
+// eventnormalize processor (otlp → eventnormalize → eventrouter), get the
+// same ids, and so the same spans and metrics, as events the taskerevents
+// receiver normalized.
+func TestOTLPInputNormalizedAtTheEdgeMatchesReceiverInput(t *testing.T) {
 	events := taskEvents(t, 3)
 	secrets := map[string]bool{}
 	for _, ev := range events {
@@ -91,6 +96,7 @@ func TestOTLPInputMatchesReceiverInput(t *testing.T) {
 				lr.SetTimestamp(ts)
 				shape(lr, ev)
 			}
+			ld = normalizeAtTheEdge(t, ld)
 			in := plog.NewLogs()
 			ld.CopyTo(in)
 			h := newHarness(t, NewFactory(), cfg, "otlp")
@@ -164,22 +170,66 @@ func metricValues(t testing.TB, all []pmetric.Metrics) map[string]string {
 	return out
 }
 
-func TestTraceNamespaceAppliesToOTLPInput(t *testing.T) {
-	cfg := createDefaultConfig()
-	cfg.TraceNamespace = "eu"
-	h := newHarness(t, NewFactory(), cfg, "ns")
-	ld := plog.NewLogs()
-	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-	lr.SetEventName("task.completed")
-	require.NoError(t, lr.Body().SetEmptyMap().FromRaw(map[string]any{
-		"task_id": 9, "task_name": "t", "started_at": "2025-11-25T19:46:40.100Z", "completed_at": "2025-11-25T19:46:41.100Z",
-	}))
-	h.consume(t, ld)
-	h.shutdown(t)
-	spans := allSpans(h.traces.AllTraces())
-	require.Len(t, spans, 1)
-	assert.Equal(t, event.TraceID("eu", "9"), spans[0].TraceID())
-	assert.Equal(t, time.Second, spans[0].EndTimestamp().AsTime().Sub(spans[0].StartTimestamp().AsTime()))
+// normalizeAtTheEdge runs ld through the eventnormalize processor with its
+// default configuration, as the default config's OTLP pipeline does.
+func normalizeAtTheEdge(t testing.TB, ld plog.Logs) plog.Logs {
+	t.Helper()
+	sink := new(consumertest.LogsSink)
+	f := eventnormalize.NewFactory()
+	p, err := f.CreateLogs(context.Background(), processortest.NewNopSettings(f.Type()), f.CreateDefaultConfig(), sink)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background(), componentNopHost{}))
+	require.NoError(t, p.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, p.Shutdown(context.Background()))
+	require.Len(t, sink.AllLogs(), 1)
+	return sink.AllLogs()[0]
+}
+
+// An event record that reaches the router without normalization (OTLP
+// input that skipped the eventnormalize processor) is handled as a record
+// that is not an event: no span, no metric, forwarded to logs as unmatched
+// input (redacted, not normalized), and counted.
+func TestEventsNotNormalizedAreNotEvents(t *testing.T) {
+	raw := func() plog.Logs {
+		ld := plog.NewLogs()
+		lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+		lr := lrs.AppendEmpty()
+		lr.SetEventName("task.completed")
+		require.NoError(t, lr.Body().SetEmptyMap().FromRaw(map[string]any{
+			"task_id": 9, "task_name": "t", "api_token": "secret-1",
+			"started_at": "2025-11-25T19:46:40.100Z", "completed_at": "2025-11-25T19:46:41.100Z",
+		}))
+		named := lrs.AppendEmpty() // a name only as an attribute
+		named.Attributes().PutStr(event.AttrEventName, "handler.registered")
+		return ld
+	}
+	for _, unmatched := range [][]string{{SignalLogs}, nil} {
+		t.Run(fmt.Sprintf("unmatched=%v", unmatched), func(t *testing.T) {
+			tel := componenttest.NewTelemetry()
+			defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+			cfg := createDefaultConfig()
+			cfg.Unmatched = unmatched
+			h := newHarnessWith(t, NewFactory(), cfg, metadatatest.NewSettings(tel), "raw")
+			h.consume(t, raw())
+			h.shutdown(t)
+			assert.Empty(t, allSpans(h.traces.AllTraces()))
+			for _, md := range h.metrics.AllMetrics() {
+				assert.Zero(t, md.DataPointCount(), "no metric from a record that is not an event")
+			}
+			metadatatest.AssertEqualEventrouterEventsNotNormalized(t, tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+			if unmatched == nil {
+				assert.Zero(t, h.logs.LogRecordCount())
+				return
+			}
+			require.Equal(t, 2, h.logs.LogRecordCount(), "forwarded as unmatched input")
+			out := h.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+			assert.True(t, out.TraceID().IsEmpty(), "not normalized by the router")
+			_, hasTask := out.Attributes().Get(event.AttrTaskID)
+			assert.False(t, hasTask)
+			tok, _ := out.Body().Map().Get("api_token")
+			assert.Equal(t, event.Filtered, tok.Str(), "redacted all the same")
+		})
+	}
 }
 
 // countingTraces counts spans and keeps nothing.

@@ -22,30 +22,22 @@ import (
 // work holds per-call scratch space, pooled so concurrent calls never share.
 type work struct {
 	e       evt
-	scratch plog.LogRecord
-	payload pcommon.Value    // a redacted copy of an OTLP event's payload
-	norm    event.Normalizer // for OTLP input; its caches last one call
+	scratch plog.LogRecord // a redacted copy of a record, for the metrics
 }
 
-var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord(), payload: pcommon.NewValueEmpty()} }}
+var workPool = sync.Pool{New: func() any { return &work{scratch: plog.NewLogRecord()} }}
 
 // release drops what the scratch space still holds of a batch (strings that
 // are views into its buffers), so that an idle pool keeps no batch alive.
 func (w *work) release() {
 	w.e.forget()
 	w.scratch = forgetRecord(w.scratch)
-	if w.payload.Type() != pcommon.ValueTypeEmpty {
-		w.payload = pcommon.NewValueEmpty()
-	}
-	w.norm = event.Normalizer{}
 	workPool.Put(w)
 }
 
-// getWork takes per-call scratch space for a call of r at now.
-func (r *router) getWork(now pcommon.Timestamp) *work {
-	w := workPool.Get().(*work)
-	w.norm = event.Normalizer{Namespace: r.cfg.TraceNamespace, ReceivedAt: now}
-	return w
+// getWork takes per-call scratch space.
+func (r *router) getWork() *work {
+	return workPool.Get().(*work)
 }
 
 // forgetRecord returns lr, or a new record if lr holds anything.
@@ -59,6 +51,7 @@ func forgetRecord(lr plog.LogRecord) plog.LogRecord {
 // counts are one batch's telemetry, recorded once per batch.
 type counts struct {
 	routed, dropped, sampled, noTrace, unrouted, duplicate int64
+	notNormalized                                          int64
 }
 
 func (r *router) record(ctx context.Context, sig signals, c counts) {
@@ -84,40 +77,29 @@ func (r *router) record(ctx context.Context, sig signals, c counts) {
 		if c.unrouted > 0 {
 			t.EventrouterEventsDropped.Add(ctx, c.unrouted, dropAttr(0, "unrouted"))
 		}
+		if c.notNormalized > 0 {
+			t.EventrouterEventsNotNormalized.Add(ctx, c.notNormalized)
+		}
 	}
 }
 
-// classify routes one record: it returns the decision and whether the record
-// is an event at all. Records that are not events are handled like
-// unmatched events, and only logs can carry them.
-func (r *router) classify(lr plog.LogRecord) (string, decision) {
-	name := event.Name(lr)
-	if name == "" {
-		d := r.routes.unmatched
-		d.to &= toLogs
-		return "", d
+// classify routes one record: it returns its event name and the decision.
+// The router reads normalized events only (the taskerevents receiver and
+// the eventnormalize processor normalize at the edge): records that are not
+// events, and event records that are not normalized, get the name "" and are
+// handled like unmatched events, for logs only; raw reports the latter, to
+// be counted.
+func (r *router) classify(lr plog.LogRecord) (name string, d decision, raw bool) {
+	name = event.Name(lr)
+	if name != "" && event.IsNormalized(lr) {
+		return name, r.routes.decide(name), false
 	}
-	return name, r.routes.decide(name)
+	d = r.routes.unmatched
+	d.to &= toLogs
+	return "", d, name != ""
 }
 
 func (d decision) unrouted() bool { return !d.drop && d.to == 0 }
-
-// normalized returns lr and its payload (its body) when it is normalized
-// already, and otherwise (OTLP input) its normalized form, made by n in
-// scratch: lr's fields and attributes with the normalized ones, and lr's
-// payload read where it is (see normalizeAttributes); only a payload that
-// is not a map body is copied, into a new map.
-func normalized(lr plog.LogRecord, name string, scratch plog.LogRecord, n *event.Normalizer) (plog.LogRecord, pcommon.Value) {
-	switch {
-	case name == "" || !needsNormalize(lr):
-		return lr, lr.Body()
-	case lr.Body().Type() == pcommon.ValueTypeMap:
-		return normalizeAttributes(lr, name, scratch, n), lr.Body()
-	}
-	lr.CopyTo(scratch)
-	normalizeInPlace(scratch, name, n)
-	return scratch, scratch.Body()
-}
 
 // tracesConnector assembles spans from the events routed to traces.
 type tracesConnector struct {
@@ -281,7 +263,7 @@ func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st assembl
 
 func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	now := time.Now()
-	w := c.r.getWork(pcommon.NewTimestampFromTime(now))
+	w := c.r.getWork()
 	defer w.release()
 	v := c.r.verdictsFor(ld)
 	defer c.r.doneWith(v)
@@ -298,7 +280,10 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
-				name, d := c.r.classify(lr)
+				name, d, raw := c.r.classify(lr)
+				if raw {
+					n.notNormalized++
+				}
 				switch {
 				case d.drop:
 					n.dropped++
@@ -309,20 +294,18 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				case name == "" || !d.to.has(toTraces):
 					continue
 				}
-				rec, payload := normalized(lr, name, w.scratch, &w.norm)
-				sampledOut := !d.sampler.keep(rec.TraceID())
+				sampledOut := !d.sampler.keep(lr.TraceID())
 				if sampledOut && !c.r.cfg.KeepTasks.enabled() {
 					n.sampled++
 					continue
 				}
-				if rec.TraceID().IsEmpty() {
+				if lr.TraceID().IsEmpty() {
 					n.noTrace++
 					continue
 				}
-				// the verdict is shared for the input record, not a normalized
-				// copy, and only looked for when no other pipeline found it
-				look := v != nil && rec == lr && !v.known(idx)
-				w.e.read(rec, payload, name, c.r.filter, look)
+				// the verdict is only looked for when no other pipeline found it
+				look := v != nil && !v.known(idx)
+				w.e.read(lr, lr.Body(), name, c.r.filter, look)
 				if look {
 					v.found(idx, w.e.dirty)
 				}
@@ -403,7 +386,7 @@ func (c *metricsConnector) Shutdown(ctx context.Context) error {
 }
 
 func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	w := c.r.getWork(pcommon.NewTimestampFromTime(time.Now()))
+	w := c.r.getWork()
 	defer w.release()
 	f := c.r.filter
 	v := c.r.verdictsFor(ld)
@@ -427,7 +410,10 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
-				name, d := c.r.classify(lr)
+				name, d, raw := c.r.classify(lr)
+				if raw {
+					n.notNormalized++
+				}
 				switch {
 				case d.drop:
 					n.dropped++
@@ -438,29 +424,15 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 				case name == "" || !d.to.has(toMetrics):
 					continue
 				}
-				// the aggregator only ever sees normalized, redacted events;
-				// the input is shared with other pipelines, so changes are
-				// made on a copy
-				rec, payload := normalized(lr, name, w.scratch, &w.norm)
-				switch {
-				case rec != lr:
-					// OTLP input, normalized in scratch: the input's payload
-					// is copied only when the input must be redacted
-					f.redactMap(rec.Attributes())
-					switch {
-					case payload == rec.Body(): // normalized copied it
-						f.redactValue(payload)
-					case v.needsRedaction(idx, lr, f, w.e.memo()):
-						payload.CopyTo(w.payload)
-						payload = w.payload
-						f.redactValue(payload)
-					}
-				case v.needsRedaction(idx, lr, f, w.e.memo()):
+				// the aggregator only ever sees redacted events; the input is
+				// shared with other pipelines, so changes are made on a copy
+				rec := lr
+				if v.needsRedaction(idx, lr, f, w.e.memo()) {
 					lr.CopyTo(w.scratch)
 					rec = w.scratch
 					f.redactRecord(rec)
-					payload = rec.Body()
 				}
+				payload := rec.Body()
 				if tid := rec.TraceID(); !tid.IsEmpty() && assembly.KindOf(name).Terminal() && !c.terminals.first(tid, rec.SpanID(), name) {
 					n.duplicate++ // delivered again: counted once
 					continue
@@ -506,7 +478,7 @@ func (c *logsConnector) Shutdown(context.Context) error {
 const (
 	logKeep uint8 = 0      // forward unchanged
 	logDrop uint8 = 1 << 0 // not exported to logs
-	logFix  uint8 = 1 << 1 // forward a normalized, redacted copy
+	logFix  uint8 = 1 << 1 // forward a redacted copy
 	logCorr uint8 = 1 << 2 // forward a copy with its task's correlation id
 )
 
@@ -515,7 +487,6 @@ type logsWork struct {
 	resFix  []bool
 	scratch plog.LogRecord
 	keys    keyMemo
-	norm    event.Normalizer
 }
 
 var logsWorkPool = sync.Pool{New: func() any { return &logsWork{scratch: plog.NewLogRecord()} }}
@@ -525,11 +496,9 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	defer func() {
 		w.scratch = forgetRecord(w.scratch)
 		w.keys.clear()
-		w.norm = event.Normalizer{}
 		logsWorkPool.Put(w)
 	}()
 	w.actions, w.resFix = w.actions[:0], w.resFix[:0]
-	w.norm = event.Normalizer{Namespace: c.r.cfg.TraceNamespace, ReceivedAt: pcommon.NewTimestampFromTime(time.Now())}
 	f := c.r.filter
 	v := c.r.verdictsFor(ld)
 	defer c.r.doneWith(v)
@@ -567,7 +536,10 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 
 // decide says what to do with lr, the idx-th record of the batch.
 func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsWork, n *counts) uint8 {
-	name, d := c.r.classify(lr)
+	name, d, raw := c.r.classify(lr)
+	if raw {
+		n.notNormalized++
+	}
 	switch {
 	case d.drop:
 		n.dropped++
@@ -580,11 +552,6 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 	}
 	act := logKeep
 	tid := lr.TraceID()
-	if name != "" && needsNormalize(lr) {
-		act = logFix
-		rec, _ := normalized(lr, name, w.scratch, &w.norm)
-		tid = rec.TraceID()
-	}
 	if !d.sampler.keep(tid) && !(c.r.cfg.KeepTasks.Failed && assembly.KindOf(name).FailedEnd()) {
 		// a failure's own event is kept: the task's outcome is not known
 		// yet for the events before it (see keep_tasks in the README)
@@ -655,9 +622,6 @@ func (c *logsConnector) rebuild(ld plog.Logs, w *logsWork) plog.Logs {
 				lr := lrs.At(k)
 				lr.CopyTo(dst)
 				if act&logFix != 0 {
-					if name := event.Name(lr); name != "" && needsNormalize(lr) {
-						normalizeInPlace(dst, name, &w.norm)
-					}
 					f.redactRecord(dst)
 				}
 				if act&logCorr != 0 {

@@ -166,16 +166,17 @@ func TestUnmatchedAndNonEvents(t *testing.T) {
 	lrs := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
 	plain := lrs.AppendEmpty() // an ordinary log line: not an event
 	plain.Body().SetStr("GET /health 200")
-	custom := lrs.AppendEmpty()
+	custom := lrs.AppendEmpty() // an event no route names, normalized at the edge
 	custom.SetEventName("custom.order_shipped")
 	custom.Body().SetEmptyMap().PutInt("task_id", 77)
+	event.Normalize(custom, custom.EventName(), "", pcommon.Timestamp(1))
 	h.consume(t, ld)
 	h.shutdown(t)
 
 	require.Equal(t, 2, h.logs.LogRecordCount(), "unmatched events and non-events go to logs")
 	out := h.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 	assert.Equal(t, "GET /health 200", out.At(0).Body().Str())
-	assert.Equal(t, event.TraceID("", "77"), out.At(1).TraceID(), "unmatched events are normalized")
+	assert.Equal(t, event.TraceID("", "77"), out.At(1).TraceID(), "unmatched events keep their ids")
 	assert.Zero(t, len(allSpans(h.traces.AllTraces())))
 
 	// with unmatched: [] they are counted as unrouted, not forwarded

@@ -29,6 +29,7 @@ type TelemetryBuilder struct {
 	mu                               sync.Mutex
 	registrations                    []metric.Registration
 	EventrouterEventsDropped         metric.Int64Counter
+	EventrouterEventsNotNormalized   metric.Int64Counter
 	EventrouterEventsRouted          metric.Int64Counter
 	EventrouterSpansEmitted          metric.Int64Counter
 	EventrouterSpansPending          metric.Int64ObservableGauge
@@ -95,6 +96,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.EventrouterEventsDropped, err = builder.meter.Int64Counter(
 		"otelcol_eventrouter_events_dropped",
 		metric.WithDescription("Events a signal did not export, by signal and reason (drop, unrouted, sampled, no_trace, orphaned, duplicate). [Development]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterEventsNotNormalized, err = builder.meter.Int64Counter(
+		"otelcol_eventrouter_events_not_normalized",
+		metric.WithDescription("Event records that reached the router without normalization (their payload names a task but they carry no tasker.task.id, or their name is only an attribute); they are handled as records that are not events. Normalize OTLP input with the eventnormalize processor. [Development]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)

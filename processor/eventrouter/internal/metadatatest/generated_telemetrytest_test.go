@@ -25,6 +25,7 @@ func TestSetupTelemetry(t *testing.T) {
 		return nil
 	}))
 	tb.EventrouterEventsDropped.Add(context.Background(), 1)
+	tb.EventrouterEventsNotNormalized.Add(context.Background(), 1)
 	tb.EventrouterEventsRouted.Add(context.Background(), 1)
 	tb.EventrouterSpansEmitted.Add(context.Background(), 1)
 	tb.EventrouterSpansUnfinished.Add(context.Background(), 1)
@@ -32,6 +33,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.EventrouterStorageWrites.Add(context.Background(), 1)
 	tb.EventrouterTasksKept.Add(context.Background(), 1)
 	AssertEqualEventrouterEventsDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualEventrouterEventsNotNormalized(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualEventrouterEventsRouted(t, testTel,
