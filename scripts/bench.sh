@@ -157,7 +157,7 @@ needs_of() {
     AD) echo "taskerevents eventrouter nop file_storage" ;;
     B) echo "otlp nop" ;;
     C) echo "otlp transform signal_to_metrics nop" ;;
-    D) echo "otlp eventrouter nop" ;;
+    D) echo "otlp eventnormalize eventrouter nop" ;;
     S) echo "taskerevents eventnormalize load_balancing otlp nop" ;;
     R) echo "otlp eventnormalize eventrouter nop" ;;
     F) echo "otlp otlp_grpc nop" ;;

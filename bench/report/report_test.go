@@ -59,7 +59,7 @@ func TestReportRatios(t *testing.T) {
 		"| D's cost above the floor ≤ ½ of C's | D 1.50 µs/event, C 6.00 µs/event: 0.25 of C's | met |",
 		"| ≤ 512 bytes per pending span | 400 bytes",
 		"| **B** floor | otlp (OTLP/HTTP JSON logs) → nop | 220,000 | 0.99 | 4.50 | 1.00 | 0 (floor) |",
-		"| **D** router metrics | otlp → eventrouter (metrics only) → nop | 140,000 | 0.99 | 6.00 | 1.33 | 1.50 |",
+		"| **D** router metrics | otlp → eventnormalize → eventrouter (metrics only) → nop | 140,000 | 0.99 | 6.00 | 1.33 | 1.50 |",
 		"| BenchmarkNormalize | 707.2 | 392 | 7 |",
 		"internal/fixtures [build failed]",
 		"RSS < 250 MiB with 100,000 open tasks | not measured",
