@@ -10,6 +10,7 @@ import (
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
 )
 
 // Preset names.
@@ -37,9 +38,6 @@ type Config struct {
 	Unmatched []string `mapstructure:"unmatched"`
 	// Drop lists event names or globs that are never exported anywhere.
 	Drop []string `mapstructure:"drop"`
-	// TraceNamespace separates the trace ids of independent installations;
-	// it is used for OTLP input normalized by the router.
-	TraceNamespace string `mapstructure:"trace_namespace"`
 	// Redaction filters sensitive values before anything leaves the router.
 	Redaction event.RedactionConfig `mapstructure:"redaction"`
 	// Storage is the id of a storage extension (file_storage) that keeps
@@ -191,4 +189,18 @@ func validateSignals(list []string) error {
 		seen[s] = true
 	}
 	return nil
+}
+
+// errTraceNamespaceMoved explains a key the router had while it normalized
+// OTLP input itself.
+var errTraceNamespaceMoved = errors.New("trace_namespace: the router reads normalized events only and has no namespace; " +
+	"set trace_namespace on the eventnormalize processor (OTLP input) and the taskerevents receiver")
+
+// Unmarshal refuses trace_namespace with a message saying where it went,
+// then decodes.
+func (c *Config) Unmarshal(conf *confmap.Conf) error {
+	if conf.IsSet("trace_namespace") {
+		return errTraceNamespaceMoved
+	}
+	return conf.Unmarshal(c)
 }

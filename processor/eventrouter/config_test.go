@@ -29,7 +29,6 @@ func TestLoadConfig(t *testing.T) {
 	}
 	custom.Unmatched = []string{SignalLogs, SignalMetrics}
 	custom.Drop = []string{"test.*"}
-	custom.TraceNamespace = "shop-eu"
 	custom.Redaction = event.RedactionConfig{Enabled: true, ExtraKeys: []string{"iban"}, AllowKeys: []string{"token_count"}}
 	storageID := component.MustNewIDWithName("file_storage", "router")
 	custom.Storage = &storageID
@@ -84,4 +83,10 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Nil(t, cfg.Storage)
 	assert.Equal(t, 15*time.Second, cfg.Metrics.FlushInterval)
 	require.NoError(t, confmap.Validate(cfg))
+}
+
+func TestTraceNamespaceMovedToTheEdge(t *testing.T) {
+	cfg := createDefaultConfig()
+	err := confmap.NewFromStringMap(map[string]any{"trace_namespace": "eu"}).Unmarshal(cfg)
+	require.ErrorIs(t, err, errTraceNamespaceMoved)
 }
