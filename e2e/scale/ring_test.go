@@ -50,7 +50,7 @@ type ringRun struct {
 // then the workload in the background.
 func startRing(t *testing.T, scenario string, tasks int, ring []int) *ringRun {
 	t.Helper()
-	top := startTopologyRing(t, "10s", ring)
+	top := startTopology(t, topoOptions{spanTimeout: "10s", ring: ring})
 	run := &ringRun{t: t, top: top, x: writeStream(t, top.dir, tasks), summary: filepath.Join(top.dir, "summary.json"), rep: ringReport{Scenario: scenario}}
 	run.begin = time.Now()
 	sim := top.simCommand(t, tasks, run.summary)

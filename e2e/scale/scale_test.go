@@ -139,7 +139,7 @@ func (top *topology) quiet(t *testing.T, events, tasks int, emittedBefore float6
 // sum over the routers to the simulator's counts, every router with a share.
 func TestTwoTier(t *testing.T) {
 	const tasks = 300
-	top := startTopology(t, "")
+	top := startTopology(t, topoOptions{})
 	x := writeStream(t, top.dir, tasks)
 	summaryPath := filepath.Join(top.dir, "summary.json")
 	begin := time.Now()
@@ -228,5 +228,49 @@ func checkMetrics(t *testing.T, top *topology, states []routerState, s simSummar
 		if got[j] != float64(tt.want) {
 			t.Errorf("sum over routers of %s{status=%q} = %.0f, want %d", tt.name, tt.status, got[j], tt.want)
 		}
+	}
+}
+
+// TestWithoutEdgeNormalization is the control: sidecars without
+// eventnormalize forward OTLP events without their trace ids, so the load
+// balancer spreads them at random, and the routers, which read normalized
+// records only, count every one of them as not normalized and make no span
+// of them. The tasks sent over HTTP are unaffected.
+func TestWithoutEdgeNormalization(t *testing.T) {
+	const tasks = 60
+	top := startTopology(t, topoOptions{noEdgeNormalize: true})
+	summaryPath := filepath.Join(top.dir, "summary.json")
+	if out, err := top.simCommand(t, tasks, summaryPath).CombinedOutput(); err != nil {
+		t.Fatalf("taskersim: %v\n%s", err, out)
+	}
+	s := readSummary(t, summaryPath)
+	var overOTLP float64
+	for _, sc := range top.sidecars {
+		tel, err := scrape("http://" + sc.telemetry + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		overOTLP += sum(tel, "otelcol_receiver_accepted_log_records", map[string]string{"receiver": "otlp"})
+	}
+	if overOTLP == 0 || s.TasksOTLP == 0 {
+		t.Fatalf("no event went over OTLP (%v events, %d tasks)", overOTLP, s.TasksOTLP)
+	}
+	top.quiet(t, s.Events, s.Tasks-s.TasksOTLP, 0)
+	var notNormalized float64
+	for _, r := range top.routers {
+		tel, err := scrape("http://" + r.telemetry + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		notNormalized += sum(tel, "otelcol_eventrouter_events_not_normalized", nil)
+	}
+	r := compare(readSpans(t, top.spans), &expected{spans: map[string][2]int64{}})
+	t.Logf("%d of %d tasks over OTLP (%.0f events) without edge normalization: %.0f counted not normalized, %d traces",
+		s.TasksOTLP, s.Tasks, overOTLP, notNormalized, r.TaskTraces)
+	if notNormalized != overOTLP {
+		t.Errorf("routers counted %.0f events not normalized; %.0f went over OTLP", notNormalized, overOTLP)
+	}
+	if r.TaskTraces != s.Tasks-s.TasksOTLP {
+		t.Errorf("%d traces with a task span; want the %d tasks sent over HTTP", r.TaskTraces, s.Tasks-s.TasksOTLP)
 	}
 }

@@ -21,7 +21,8 @@ type topology struct {
 	routers  []*router
 	sidecars []*sidecar
 
-	spanTimeout string
+	spanTimeout     string
+	noEdgeNormalize bool
 }
 
 type router struct {
@@ -44,19 +45,21 @@ const (
 	numSidecars = 2
 )
 
-// startTopology starts the sink, the routers, then the sidecars, each once
-// healthy. spanTimeout, when set, replaces the routers' traces.span_timeout.
-func startTopology(t *testing.T, spanTimeout string) *topology {
-	t.Helper()
-	return startTopologyRing(t, spanTimeout, nil)
+// topoOptions change the shipped configs for a scenario.
+type topoOptions struct {
+	spanTimeout string // the routers' traces.span_timeout, when set
+	ring        []int  // the routers the sidecars' ring names (nil: all)
+	// noEdgeNormalize leaves eventnormalize out of the sidecars' pipeline
+	noEdgeNormalize bool
 }
 
-// startTopologyRing is startTopology with the sidecars' ring naming only
-// the routers of the given indexes (nil: all).
-func startTopologyRing(t *testing.T, spanTimeout string, ring []int) *topology {
+// startTopology starts the sink, the routers, then the sidecars, each once
+// healthy.
+func startTopology(t *testing.T, opts topoOptions) *topology {
 	t.Helper()
 	root := repoRoot(t)
-	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: spanTimeout}
+	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: opts.spanTimeout, noEdgeNormalize: opts.noEdgeNormalize}
+	ring := opts.ring
 	t.Cleanup(func() {
 		for _, s := range top.sidecars {
 			s.stop(t)
@@ -200,6 +203,9 @@ func (top *topology) writeSidecarConfig(t *testing.T, s *sidecar, ring []int) {
 		hosts[j] = top.routers[i].otlp
 	}
 	c.set(t, "exporters.load_balancing.resolver.static.hostnames", hosts)
+	if top.noEdgeNormalize {
+		c.set(t, "service.pipelines.logs.processors", []any{"memory_limiter"})
+	}
 	setTelemetry(t, c, s.telemetry)
 	c.write(t, s.config)
 }
