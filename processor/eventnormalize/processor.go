@@ -14,10 +14,13 @@ import (
 type normalizer struct {
 	namespace string
 	redactor  *event.Redactor // nil: redaction off
+	// correlation ids of recent tasks, spread to their events that carry
+	// none, as the receiver does
+	correlations *event.Correlations
 }
 
 func newNormalizer(cfg *Config) *normalizer {
-	return &normalizer{namespace: cfg.TraceNamespace, redactor: event.NewRedactor(cfg.Redaction)}
+	return &normalizer{namespace: cfg.TraceNamespace, redactor: event.NewRedactor(cfg.Redaction), correlations: event.NewCorrelations()}
 }
 
 // processLogs normalizes every event record (EventName or event.name set)
@@ -26,7 +29,7 @@ func newNormalizer(cfg *Config) *normalizer {
 // them). Records that are not events are left as they are. Normalizing is
 // idempotent, so an event of no task normalized twice comes out the same.
 func (p *normalizer) processLogs(_ context.Context, ld plog.Logs) (plog.Logs, error) {
-	n := event.Normalizer{Namespace: p.namespace, ReceivedAt: pcommon.NewTimestampFromTime(time.Now())}
+	n := event.Normalizer{Namespace: p.namespace, ReceivedAt: pcommon.NewTimestampFromTime(time.Now()), Correlations: p.correlations}
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()
