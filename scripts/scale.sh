@@ -2,9 +2,9 @@
 # make scale: the two-tier topology of docs/SCALING.md as real processes on
 # loopback (a sink collector, three routers, two sidecars from
 # config/two-tier, every port picked free at run time), checked exactly
-# against the simulator's ground truth; then one router restarted mid-run.
-# What the two ring changes (a router restarted, the tier grown) change is
-# written to .e2e/scale/router-restart.json and .e2e/scale/ring-grows.json.
+# against the simulator's ground truth; then the ring changes mid-run.
+# What the ring changes (a router restarted with and without its storage,
+# the tier grown) change is written to .e2e/scale/<scenario>.json.
 # Needs bin/otelcol-tasker and bin/taskersim (make scale builds both).
 set -euo pipefail
 cd "$(dirname "$0")/.."

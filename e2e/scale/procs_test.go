@@ -210,6 +210,24 @@ func (c yamlConfig) set(t testing.TB, path string, v any) {
 	}
 }
 
+// get returns the map at a path of keys.
+func (c yamlConfig) get(t testing.TB, path string) map[string]any {
+	t.Helper()
+	var cur any = map[string]any(c)
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			t.Fatalf("config: %s is not a map", path)
+		}
+		cur = m[k]
+	}
+	m, ok := cur.(map[string]any)
+	if !ok {
+		t.Fatalf("config has no map at %s", path)
+	}
+	return m
+}
+
 func (c yamlConfig) write(t testing.TB, path string) {
 	t.Helper()
 	b, err := yaml.Marshal(map[string]any(c))

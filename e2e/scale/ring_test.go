@@ -48,9 +48,10 @@ type ringRun struct {
 // spanTimeout (events that reach a router after their task's terminal event
 // went elsewhere wait for it; the default 10m would outlast the test),
 // then the workload in the background.
-func startRing(t *testing.T, scenario string, tasks int, ring []int) *ringRun {
+func startRing(t *testing.T, scenario string, tasks int, opts topoOptions) *ringRun {
 	t.Helper()
-	top := startTopology(t, topoOptions{spanTimeout: "10s", ring: ring})
+	opts.spanTimeout = "10s"
+	top := startTopology(t, opts)
 	run := &ringRun{t: t, top: top, x: writeStream(t, top.dir, tasks), summary: filepath.Join(top.dir, "summary.json"), rep: ringReport{Scenario: scenario}}
 	run.begin = time.Now()
 	sim := top.simCommand(t, tasks, run.summary)
@@ -220,13 +221,27 @@ func tasksOnSeveralRouters(t *testing.T, top *topology) int {
 	return n
 }
 
-// TestRouterRestart restarts one router (SIGTERM, then the same config and
-// ports) once a third of the events reached the routers. The ring is
-// static, so the restarted router gets the rest of its tasks' events (the
-// sidecars queue and retry them while it is down) without the state it
-// flushed at shutdown: it emitted open spans unfinished, and gets tails.
+// TestRouterRestart restarts one router (SIGTERM, then the same config,
+// ports and storage) once a third of the events reached the routers, with
+// the shipped router config: its pending tasks are on file_storage, so the
+// restarted router continues them. The ring is static: its share of the
+// events waits in the sidecars' queues while it is down.
 func TestRouterRestart(t *testing.T) {
-	run := startRing(t, "router-restart", 600, nil)
+	run := restartOne(t, "router-restart", topoOptions{})
+	if r := run.rep; r.Spans.Unfinished != 0 || r.Spans.DuplicateIDs != 0 {
+		t.Errorf("with storage, a restart emitted %d spans unfinished and %d span ids twice, want none", r.Spans.Unfinished, r.Spans.DuplicateIDs)
+	}
+}
+
+// TestRouterRestartWithoutStorage is the same without the storage
+// extension: the stopping router emits the tasks it holds, their open
+// spans unfinished, and gets their tails after the restart.
+func TestRouterRestartWithoutStorage(t *testing.T) {
+	restartOne(t, "router-restart-without-storage", topoOptions{noStorage: true})
+}
+
+func restartOne(t *testing.T, scenario string, opts topoOptions) *ringRun {
+	run := startRing(t, scenario, 600, opts)
 	run.atAThird()
 	victim := run.top.routers[1]
 	at := time.Now()
@@ -234,6 +249,7 @@ func TestRouterRestart(t *testing.T) {
 	victim.start(t, run.top.bin)
 	run.rep.ChangeSeconds = time.Since(at).Seconds()
 	run.finish()
+	return run
 }
 
 // TestRingGrows starts with the sidecars' ring naming two routers (the
@@ -243,7 +259,7 @@ func TestRouterRestart(t *testing.T) {
 // third of the trace ids move to the new router: the tasks in flight among
 // them split, their head on an old router, their tail on the new one.
 func TestRingGrows(t *testing.T) {
-	run := startRing(t, "ring-grows", 600, []int{0, 1})
+	run := startRing(t, "ring-grows", 600, topoOptions{ring: []int{0, 1}})
 	run.atAThird()
 	at := time.Now()
 	for _, s := range run.top.sidecars {

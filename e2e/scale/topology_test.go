@@ -23,6 +23,7 @@ type topology struct {
 
 	spanTimeout     string
 	noEdgeNormalize bool
+	noStorage       bool
 }
 
 type router struct {
@@ -51,6 +52,8 @@ type topoOptions struct {
 	ring        []int  // the routers the sidecars' ring names (nil: all)
 	// noEdgeNormalize leaves eventnormalize out of the sidecars' pipeline
 	noEdgeNormalize bool
+	// noStorage runs the routers without their storage extension
+	noStorage bool
 }
 
 // startTopology starts the sink, the routers, then the sidecars, each once
@@ -58,7 +61,8 @@ type topoOptions struct {
 func startTopology(t *testing.T, opts topoOptions) *topology {
 	t.Helper()
 	root := repoRoot(t)
-	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: opts.spanTimeout, noEdgeNormalize: opts.noEdgeNormalize}
+	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: opts.spanTimeout,
+		noEdgeNormalize: opts.noEdgeNormalize, noStorage: opts.noStorage}
 	ring := opts.ring
 	t.Cleanup(func() {
 		for _, s := range top.sidecars {
@@ -157,7 +161,8 @@ service:
 // newRouter writes config/two-tier/router.yaml with its listeners on free
 // loopback ports, traces to the sink, and the router's timers shortened so
 // that results appear within a second or two (task_end_grace 1s, metrics
-// flushed every second; span_timeout when the scenario sets it).
+// flushed every second; span_timeout when the scenario sets it). Its
+// storage directory is relative: each router's own, kept across restarts.
 func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	t.Helper()
 	name := fmt.Sprintf("router-%d", i)
@@ -169,15 +174,17 @@ func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	c.set(t, "exporters.otlp_grpc/traces.endpoint", top.sinkOTLP)
 	c.set(t, "exporters.prometheus.endpoint", r.metrics)
 	setTelemetry(t, c, r.telemetry)
+	er := c.get(t, "connectors.eventrouter")
 	traces := map[string]any{"task_end_grace": "1s"}
 	if top.spanTimeout != "" {
 		traces["span_timeout"] = top.spanTimeout
 	}
-	c.set(t, "connectors.eventrouter", map[string]any{
-		"preset":  "tasker",
-		"traces":  traces,
-		"metrics": map[string]any{"flush_interval": "1s"},
-	})
+	er["traces"] = traces
+	er["metrics"] = map[string]any{"flush_interval": "1s"}
+	if top.noStorage {
+		delete(er, "storage")
+		c.set(t, "service.extensions", []any{"health_check"})
+	}
 	c.write(t, r.config)
 	return r
 }
