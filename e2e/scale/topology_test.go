@@ -24,6 +24,7 @@ type topology struct {
 	spanTimeout     string
 	noEdgeNormalize bool
 	noStorage       bool
+	defaultGrace    bool
 }
 
 type router struct {
@@ -54,6 +55,8 @@ type topoOptions struct {
 	noEdgeNormalize bool
 	// noStorage runs the routers without their storage extension
 	noStorage bool
+	// defaultGrace keeps the routers' task_end_grace (5 s) rather than 1 s
+	defaultGrace bool
 }
 
 // startTopology starts the sink, the routers, then the sidecars, each once
@@ -62,7 +65,7 @@ func startTopology(t *testing.T, opts topoOptions) *topology {
 	t.Helper()
 	root := repoRoot(t)
 	top := &topology{bin: binary(t, "OTELCOL_TASKER_BIN", "otelcol-tasker"), dir: t.TempDir(), spanTimeout: opts.spanTimeout,
-		noEdgeNormalize: opts.noEdgeNormalize, noStorage: opts.noStorage}
+		noEdgeNormalize: opts.noEdgeNormalize, noStorage: opts.noStorage, defaultGrace: opts.defaultGrace}
 	ring := opts.ring
 	t.Cleanup(func() {
 		for _, s := range top.sidecars {
@@ -160,8 +163,9 @@ service:
 
 // newRouter writes config/two-tier/router.yaml with its listeners on free
 // loopback ports, traces to the sink, and the router's timers shortened so
-// that results appear within a second or two (task_end_grace 1s, metrics
-// flushed every second; span_timeout when the scenario sets it). Its
+// that results appear within a second or two (task_end_grace 1s unless the
+// scenario keeps the default, metrics flushed every second; span_timeout
+// when the scenario sets it). Its
 // storage directory is relative: each router's own, kept across restarts.
 func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	t.Helper()
@@ -175,7 +179,10 @@ func (top *topology) newRouter(t *testing.T, root string, i int) *router {
 	c.set(t, "exporters.prometheus.endpoint", r.metrics)
 	setTelemetry(t, c, r.telemetry)
 	er := c.get(t, "connectors.eventrouter")
-	traces := map[string]any{"task_end_grace": "1s"}
+	traces := map[string]any{}
+	if !top.defaultGrace {
+		traces["task_end_grace"] = "1s"
+	}
 	if top.spanTimeout != "" {
 		traces["span_timeout"] = top.spanTimeout
 	}
