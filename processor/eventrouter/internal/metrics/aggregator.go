@@ -76,6 +76,11 @@ type Aggregator struct {
 	key  []byte
 	ends []int
 	skey []byte
+
+	maxLabel  int    // max_label_length
+	budget    budget // max_state_bytes
+	truncated int64  // events with a label value cut to maxLabel
+	cut       bool   // the event being observed had a label value cut
 }
 
 // New builds an aggregator from a configuration, validating it first.
@@ -94,14 +99,16 @@ func New(cfg Config) (*Aggregator, error) {
 		key:        make([]byte, 0, 256),
 		ends:       make([]int, 0, 8),
 		skey:       make([]byte, 0, 64),
+		maxLabel:   cfg.MaxLabelLength,
+		budget:     budget{max: cfg.MaxStateBytes},
 	}
 	for i, d := range builtins {
 		if d.kind == kindHistogram {
 			d.bounds = bounds
 		}
-		a.tables[i] = newTable(d, cfg.MaxSeriesPerMetric)
+		a.tables[i] = newTable(d, cfg.MaxSeriesPerMetric, &a.budget)
 	}
-	a.user = compileDefinitions(cfg.Definitions, bounds, cfg.MaxSeriesPerMetric)
+	a.user = compileDefinitions(cfg.Definitions, bounds, cfg.MaxSeriesPerMetric, &a.budget)
 	a.tasks = newLRU(cfg.MaxTrackedTasks, a.evictTask)
 	a.steps = newLRU(cfg.MaxTrackedSteps, a.evictStep)
 	return a, nil
@@ -109,13 +116,15 @@ func New(cfg Config) (*Aggregator, error) {
 
 // evictTask keeps the in-flight gauge honest when a task leaves the table:
 // a task no longer tracked is no longer counted as active.
-func (a *Aggregator) evictTask(_ string, t *taskState) {
+func (a *Aggregator) evictTask(k string, t *taskState) {
+	a.budget.give(taskCost + len(k) + len(t.name))
 	if t.state == stateActive {
 		t.active.value--
 	}
 }
 
-func (a *Aggregator) evictStep(_ string, s *stepState) {
+func (a *Aggregator) evictStep(k string, s *stepState) {
+	a.budget.give(stepCost + len(k))
 	if s.state == stateActive {
 		s.active.value--
 		if t := a.tasks.peek(s.taskID); t != nil && t.activeSteps > 0 {
@@ -148,6 +157,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	defer a.countCut()
 
 	svc := a.service(res)
 	var exv exemplar
@@ -160,14 +170,16 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	}
 	a.find(mEvents, svc, name).add(1, ex)
 
-	taskID := attrStr(attrs, event.AttrTaskID)
-	attrTaskName := attrStr(attrs, event.AttrTaskName)
+	taskID, _ := event.Truncate(attrStr(attrs, event.AttrTaskID), a.maxLabel)
+	attrTaskName := a.label(attrStr(attrs, event.AttrTaskName))
 	var task *taskState
 	if taskID != "" {
 		if task = a.tasks.get(taskID); task == nil {
+			makeRoom(a, a.tasks, taskCost+len(taskID))
 			task = a.tasks.insert(strings.Clone(taskID))
 		}
 		if attrTaskName != "" && attrTaskName != task.name {
+			a.budget.used += int64(len(attrTaskName) - len(task.name))
 			task.name = strings.Clone(attrTaskName)
 		}
 	}
@@ -286,6 +298,7 @@ func (a *Aggregator) taskEnded(task *taskState, taskID string) {
 
 // step returns the in-flight entry of one step attempt, creating it.
 func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
+	stepID, _ = event.Truncate(stepID, a.maxLabel)
 	a.skey = append(a.skey[:0], taskID...)
 	a.skey = append(a.skey, keySep)
 	a.skey = append(a.skey, stepID...)
@@ -295,6 +308,7 @@ func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
 		return s
 	}
 	k := string(a.skey)
+	makeRoom(a, a.steps, stepCost+len(k))
 	s := a.steps.insert(k)
 	s.taskID = k[:len(taskID)]
 	return s
@@ -350,12 +364,16 @@ func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tas
 func (a *Aggregator) service(res pcommon.Resource) int32 {
 	name := unknownService
 	if v, ok := res.Attributes().Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-		name = v.Str()
+		name = a.label(v.Str())
 	}
 	if i, ok := a.svcIdx[name]; ok {
 		return i
 	}
 	if len(a.services) >= maxServices {
+		return -1
+	}
+	if !a.budget.take(resourceCost(res) + len(name)) {
+		a.budget.refused++
 		return -1
 	}
 	r := pcommon.NewResource()
@@ -382,8 +400,18 @@ func (a *Aggregator) beginKey(svc int32) {
 }
 
 func (a *Aggregator) addLabel(v string) {
+	start := len(a.key)
 	a.key = append(a.key, v...)
+	a.cutLabel(start)
 	a.endLabel()
+}
+
+// countCut counts the event just observed if a label value of it was cut.
+func (a *Aggregator) countCut() {
+	if a.cut {
+		a.truncated++
+		a.cut = false
+	}
 }
 
 func (a *Aggregator) endLabel() {
@@ -397,7 +425,13 @@ func (a *Aggregator) endLabel() {
 func (a *Aggregator) AppendTo(md pmetric.Metrics, now pcommon.Timestamp) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for i, svc := range a.services {
+	services := a.services
+	if len(services) == 0 { // only overflow series, if any: under the default service
+		res := pcommon.NewResource()
+		res.Attributes().PutStr("service.name", unknownService)
+		services = []service{{name: unknownService, res: res}}
+	}
+	for i, svc := range services {
 		if !a.hasSeries(i) {
 			continue
 		}

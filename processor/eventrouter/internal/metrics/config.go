@@ -33,7 +33,21 @@ type Config struct {
 	MaxTrackedSteps int `mapstructure:"max_tracked_steps"`
 	// Definitions are user-defined metrics computed from events.
 	Definitions []Definition `mapstructure:"definitions"`
+	// MaxLabelLength bounds every label value in bytes; longer values are
+	// cut and end with event.Truncated.
+	MaxLabelLength int `mapstructure:"max_label_length"`
+	// MaxStateBytes caps the estimated bytes of the state (series, tracked
+	// tasks and steps, service resources); past it new label sets go to the
+	// overflow series and the tracking tables evict their oldest entries.
+	MaxStateBytes int64 `mapstructure:"max_state_bytes"`
 }
+
+// Limits of max_label_length and max_state_bytes.
+const (
+	minLabelLength = 32 // room for the truncation marker and a prefix
+	maxLabelLength = 1 << 16
+	minStateBytes  = 1 << 20
+)
 
 // Definition describes one user-defined metric.
 type Definition struct {
@@ -77,6 +91,8 @@ func DefaultConfig() Config {
 		SlowQueryThreshold: 100 * time.Millisecond,
 		MaxTrackedTasks:    20000,
 		MaxTrackedSteps:    50000,
+		MaxLabelLength:     256,
+		MaxStateBytes:      32 << 20,
 	}
 }
 
@@ -108,6 +124,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxTrackedSteps < 1 {
 		errs = append(errs, fmt.Errorf("max_tracked_steps: must be at least 1, got %d", c.MaxTrackedSteps))
+	}
+	if c.MaxLabelLength < minLabelLength || c.MaxLabelLength > maxLabelLength {
+		errs = append(errs, fmt.Errorf("max_label_length: must be between %d and %d, got %d", minLabelLength, maxLabelLength, c.MaxLabelLength))
+	}
+	if c.MaxStateBytes < minStateBytes {
+		errs = append(errs, fmt.Errorf("max_state_bytes: must be at least %d (1 MiB), got %d", minStateBytes, c.MaxStateBytes))
 	}
 	seen := make(map[string]int, len(c.Definitions))
 	for _, b := range builtins {

@@ -35,7 +35,7 @@ func (u *userMetric) matches(name string) bool {
 }
 
 // compileDefinitions turns validated definitions into userMetrics.
-func compileDefinitions(defs []Definition, defaultBounds []float64, maxSeries int) []*userMetric {
+func compileDefinitions(defs []Definition, defaultBounds []float64, maxSeries int, b *budget) []*userMetric {
 	out := make([]*userMetric, 0, len(defs))
 	for i := range defs {
 		d := &defs[i]
@@ -69,7 +69,7 @@ func compileDefinitions(defs []Definition, defaultBounds []float64, maxSeries in
 				dd.bounds = append([]float64(nil), d.Buckets...)
 			}
 		}
-		u.table = newTable(dd, maxSeries)
+		u.table = newTable(dd, maxSeries, b)
 		out = append(out, u)
 	}
 	return out
@@ -90,7 +90,7 @@ func (a *Aggregator) matching(name string) []*userMetric {
 			m = append(m, u)
 		}
 	}
-	if len(a.matchCache) < maxMatchCache {
+	if len(a.matchCache) < maxMatchCache && len(name) <= a.maxLabel {
 		a.matchCache[strings.Clone(name)] = m
 	}
 	return m
@@ -140,6 +140,7 @@ func (a *Aggregator) observeUser(u *userMetric, name string, lr plog.LogRecord, 
 // addValueLabel appends a label taken from any attribute or payload value,
 // formatting numbers and booleans straight into the key buffer.
 func (a *Aggregator) addValueLabel(v pcommon.Value) {
+	start := len(a.key)
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		a.key = append(a.key, v.Str()...)
@@ -154,5 +155,6 @@ func (a *Aggregator) addValueLabel(v pcommon.Value) {
 	default: // maps, slices, bytes: rare as labels
 		a.key = append(a.key, v.AsString()...)
 	}
+	a.cutLabel(start)
 	a.endLabel()
 }

@@ -176,6 +176,8 @@ func TestValidate(t *testing.T) {
 			c.Definitions = []Definition{d}
 		}, "buckets: bounds must be strictly increasing"},
 		{"def builtin name", func(c *Config) { d := good; d.Name = "tasker.tasks"; c.Definitions = []Definition{d} }, "is a built-in metric"},
+		{"label length", func(c *Config) { c.MaxLabelLength = 31 }, "max_label_length: must be between 32 and 65536, got 31"},
+		{"state bytes", func(c *Config) { c.MaxStateBytes = 1000 }, "max_state_bytes: must be at least 1048576 (1 MiB), got 1000"},
 		{"def duplicate", func(c *Config) { c.Definitions = []Definition{good, good} }, "definitions[1].name: \"x.y\" is already defined by definitions[0]"},
 	}
 	for _, tt := range tests {
@@ -217,6 +219,8 @@ func TestConfigUnmarshal(t *testing.T) {
 		SlowQueryThreshold: 250 * time.Millisecond,
 		MaxTrackedTasks:    1000,
 		MaxTrackedSteps:    5000,
+		MaxLabelLength:     128,
+		MaxStateBytes:      8 << 20,
 		Definitions: []Definition{
 			{
 				Name: "orders.amount", Description: "Order amounts processed.", Unit: "{EUR}", Type: TypeCounter,

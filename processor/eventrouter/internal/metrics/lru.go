@@ -9,7 +9,8 @@ package metrics
 type lru[V any] struct {
 	idx        map[string]int32
 	nodes      []lruNode[V]
-	head, tail int32 // most / least recently used; -1 when empty
+	head, tail int32   // most / least recently used; -1 when empty
+	free       []int32 // slots of evicted entries
 	max        int
 	onEvict    func(key string, v *V)
 }
@@ -66,17 +67,13 @@ func (l *lru[V]) peek(key string) *V {
 // insert adds key (which must be absent) with a zero value, evicting the
 // least recently used entry first when the table is full.
 func (l *lru[V]) insert(key string) *V {
-	var i int32
 	if len(l.idx) >= l.max {
-		i = l.tail
-		n := &l.nodes[i]
-		if l.onEvict != nil {
-			l.onEvict(n.key, &n.val)
-		}
-		delete(l.idx, n.key)
-		l.unlink(i)
-		var zero V
-		n.val = zero
+		l.evictOldest()
+	}
+	var i int32
+	if n := len(l.free); n > 0 {
+		i = l.free[n-1]
+		l.free = l.free[:n-1]
 	} else {
 		l.nodes = append(l.nodes, lruNode[V]{})
 		i = int32(len(l.nodes) - 1)
@@ -86,6 +83,21 @@ func (l *lru[V]) insert(key string) *V {
 	l.idx[key] = i
 	l.pushFront(i)
 	return &n.val
+}
+
+// evictOldest removes the least recently used entry (there must be one);
+// its slot is reused by the next insert.
+func (l *lru[V]) evictOldest() {
+	i := l.tail
+	n := &l.nodes[i]
+	if l.onEvict != nil {
+		l.onEvict(n.key, &n.val)
+	}
+	delete(l.idx, n.key)
+	l.unlink(i)
+	var zero V
+	n.val, n.key = zero, ""
+	l.free = append(l.free, i)
 }
 
 // each calls f for every entry, in no particular order.

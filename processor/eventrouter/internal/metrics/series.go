@@ -101,10 +101,11 @@ type table struct {
 	index    map[string]*series
 	bySvc    [][]*series // creation order, per service index
 	overflow *series
+	budget   *budget // shared by every table of an aggregator
 }
 
-func newTable(d desc, max int) *table {
-	return &table{desc: d, max: max, index: make(map[string]*series, 16)}
+func newTable(d desc, max int, b *budget) *table {
+	return &table{desc: d, max: max, index: make(map[string]*series, 16), budget: b}
 }
 
 // find returns the series of key (service index + label values, built by
@@ -117,7 +118,12 @@ func (t *table) find(key []byte, ends []int, svc int32, now func() pcommon.Times
 			return s
 		}
 	}
-	if svc < 0 || len(t.index) >= t.max {
+	full := svc < 0 || len(t.index) >= t.max
+	if !full && !t.budget.take(seriesCost+len(key)+bucketCost*len(t.bounds)) {
+		t.budget.refused++
+		full = true
+	}
+	if full {
 		if t.overflow == nil {
 			t.overflow = t.newSeries(0, nil, now())
 		}
