@@ -47,6 +47,12 @@ type Normalizer struct {
 	// Correlations, when set, spreads a task's correlation id: learned from
 	// the events that carry one, put on the task's later events that do not.
 	Correlations *Correlations
+	// MaxValueLength bounds every normalized attribute value (Truncate);
+	// 0 means DefaultMaxAttributeLength, a negative value no bound.
+	MaxValueLength int
+	// Redactor, when set, scrubs credentials out of the normalized
+	// attribute values (Redactor.Scrub); the payload is left alone.
+	Redactor *Redactor
 
 	tasks [recentTasks]taskIDs // direct-mapped by id.slot
 	nums  [recentNums]id       // formatted numbers, direct-mapped by id.slot
@@ -175,28 +181,28 @@ func (n *Normalizer) putAttributes(attrs pcommon.Map, f *payloadFacts) {
 	}
 	attrs.EnsureCapacity(attrs.Len() + count)
 
-	putNonEmpty(attrs, AttrTaskID, f.taskID.text)
-	putNonEmpty(attrs, AttrTaskName, f.taskName)
+	n.put(attrs, AttrTaskID, f.taskID.text)
+	n.put(attrs, AttrTaskName, f.taskName)
 	if f.stepID.text != "" {
-		attrs.PutStr(AttrStepID, f.stepID.text)
+		n.put(attrs, AttrStepID, f.stepID.text)
 		attrs.PutInt(AttrStepAttempt, f.attempt)
 	}
-	putNonEmpty(attrs, AttrStepName, f.stepName)
+	n.put(attrs, AttrStepName, f.stepName)
 	if f.hasRetryLimit {
 		attrs.PutInt(AttrStepRetryLimit, f.retryLimit)
 	}
-	putNonEmpty(attrs, AttrCorrelationID, f.correlationID)
-	putNonEmpty(attrs, AttrFromState, f.fromState)
-	putNonEmpty(attrs, AttrToState, f.toState)
-	putNonEmpty(attrs, AttrQueueName, f.queueName)
-	putNonEmpty(attrs, AttrJobID, f.jobID.text)
-	putNonEmpty(attrs, AttrErrorType, f.errType)
-	putNonEmpty(attrs, AttrErrorMessage, f.errMessage)
-	putNonEmpty(attrs, AttrExceptionStacktrace, stack)
-	putNonEmpty(attrs, AttrDBQueryText, f.sql)
-	putNonEmpty(attrs, AttrDBOperation, op)
-	putNonEmpty(attrs, AttrDBCollection, table)
-	putNonEmpty(attrs, AttrCorrelationID, correlationID)
+	n.put(attrs, AttrCorrelationID, f.correlationID)
+	n.put(attrs, AttrFromState, f.fromState)
+	n.put(attrs, AttrToState, f.toState)
+	n.put(attrs, AttrQueueName, f.queueName)
+	n.put(attrs, AttrJobID, f.jobID.text)
+	n.put(attrs, AttrErrorType, f.errType)
+	n.put(attrs, AttrErrorMessage, f.errMessage)
+	n.put(attrs, AttrExceptionStacktrace, stack)
+	n.put(attrs, AttrDBQueryText, f.sql)
+	n.put(attrs, AttrDBOperation, op)
+	n.put(attrs, AttrDBCollection, table)
+	n.put(attrs, AttrCorrelationID, correlationID)
 }
 
 // task returns the ids of the task x (not empty) in n.Namespace, hashing
@@ -446,10 +452,20 @@ func nonEmpty(v string) int {
 	return 1
 }
 
-func putNonEmpty(m pcommon.Map, k, v string) {
-	if v != "" {
-		m.PutStr(k, v)
+// put puts a non-empty attribute value, bounded and scrubbed.
+func (n *Normalizer) put(m pcommon.Map, k, v string) {
+	if v == "" {
+		return
 	}
+	max := n.MaxValueLength
+	if max == 0 {
+		max = DefaultMaxAttributeLength
+	}
+	v, _ = Truncate(v, max)
+	if n.Redactor != nil && len(v) >= minCredentialLen {
+		v, _ = n.Redactor.Scrub(v)
+	}
+	m.PutStr(k, v)
 }
 
 func joinLines(s pcommon.Slice) string {

@@ -1,21 +1,34 @@
 package event
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// Filtered replaces the value of a sensitive key.
+// Filtered replaces the value of a sensitive key, or the secret part of a
+// value that looks like a credential.
 const Filtered = "[FILTERED]"
 
-// DefaultSensitiveKeys is Tasker's own parameter filter list plus a few that
-// web payloads often carry. A key matches when it contains one of these,
-// ignoring case.
+// DefaultSensitiveKeys is the default list of key fragments. A sidecar sees
+// events from any service, not only Tasker, so the list is Tasker's (Rails')
+// parameter filter plus the names other stacks give credentials. Keys and
+// fragments are compared in a normal form that ignores case and separator
+// style: words are split at '_', '-', '.', spaces and camelCase humps, and
+// joined with '_' (apiKey, api-key, API_KEY and Api.Key are all api_key).
+// A fragment matches anywhere in the key's normal form, which starts and
+// ends with '_': so "_pass_" matches only the whole word pass (pass,
+// db_pass, PASS) and not passenger, while "passw" matches inside any word.
 var DefaultSensitiveKeys = []string{
-	"passw", "secret", "token", "_key", "api_key", "crypt", "salt",
+	// Tasker's own filter list
+	"passw", "secret", "token", "_key_", "api_key", "crypt", "salt",
 	"certificate", "otp", "ssn", "authorization", "cookie",
+	// the same secrets under the names other services use
+	"_keys_", "apikey", "accesskey", "privatekey", "_pass_", "_pwd_",
+	"passphrase", "credential", "bearer", "jwt", "_auth_",
+	"session_id", "sessionid", "card_number", "cardnumber", "cvv",
 }
 
 // RedactionConfig says which parameter values are replaced with [FILTERED].
@@ -26,8 +39,8 @@ type RedactionConfig struct {
 	Keys []string `mapstructure:"keys"`
 	// ExtraKeys adds fragments to the list in use.
 	ExtraKeys []string `mapstructure:"extra_keys"`
-	// AllowKeys are exact key names (ignoring case) that are never filtered,
-	// even when they contain a fragment.
+	// AllowKeys are key names that are never filtered, even when they
+	// contain a fragment; compared in the same normal form.
 	AllowKeys []string `mapstructure:"allow_keys"`
 }
 
@@ -38,18 +51,19 @@ func DefaultRedactionConfig() RedactionConfig { return RedactionConfig{Enabled: 
 func (c RedactionConfig) Validate() error {
 	for _, list := range [][]string{c.Keys, c.ExtraKeys, c.AllowKeys} {
 		for _, k := range list {
-			if strings.TrimSpace(k) == "" {
-				return fmt.Errorf("redaction: empty key fragment (it would match every key)")
+			if strings.Trim(normalKey(k, false), "_") == "" {
+				return fmt.Errorf("redaction: key fragment %q has no letter or digit (it would match every key)", k)
 			}
 		}
 	}
 	return nil
 }
 
-// Redactor replaces the values of sensitive keys in maps, at any depth.
+// Redactor replaces the values of sensitive keys in maps, at any depth, and
+// the secret part of values that look like credentials (see Scrub).
 type Redactor struct {
-	fragments []string // lower case
-	allow     []string // lower case
+	fragments [][]byte // normal form
+	allow     []string // normal form, with its framing '_'
 }
 
 // NewRedactor compiles a configuration; it returns nil when filtering is off.
@@ -63,23 +77,26 @@ func NewRedactor(c RedactionConfig) *Redactor {
 	}
 	r := &Redactor{}
 	for _, k := range append(append([]string{}, base...), c.ExtraKeys...) {
-		r.fragments = append(r.fragments, strings.ToLower(k))
+		r.fragments = append(r.fragments, []byte(normalKey(k, false)))
 	}
 	for _, k := range c.AllowKeys {
-		r.allow = append(r.allow, strings.ToLower(k))
+		r.allow = append(r.allow, normalKey(k, true))
 	}
 	return r
 }
 
-// Sensitive reports whether values under key must be filtered.
+// Sensitive reports whether values under key must be filtered. Callers
+// remember the verdict per key: it is computed once per distinct key.
 func (r *Redactor) Sensitive(key string) bool {
 	if r == nil {
 		return false
 	}
+	var buf [96]byte
+	k := appendNormalKey(buf[:0], key, true)
 	for _, f := range r.fragments {
-		if containsFold(key, f) {
+		if bytes.Contains(k, f) {
 			for _, a := range r.allow {
-				if len(a) == len(key) && containsFold(key, a) {
+				if string(k) == a {
 					return false
 				}
 			}
@@ -87,6 +104,16 @@ func (r *Redactor) Sensitive(key string) bool {
 		}
 	}
 	return false
+}
+
+// Scrub returns v with the secret parts of credential-looking values
+// replaced (see Scrub), and whether it changed anything; v as it is when
+// filtering is off.
+func (r *Redactor) Scrub(v string) (string, bool) {
+	if r == nil {
+		return v, false
+	}
+	return Scrub(v)
 }
 
 // RedactMap filters m in place, descending into nested maps and slices, and
@@ -110,9 +137,14 @@ func (r *Redactor) RedactMap(m pcommon.Map) int {
 	return n
 }
 
-// RedactValue filters maps inside v.
+// RedactValue filters maps inside v, and credentials inside its strings.
 func (r *Redactor) RedactValue(v pcommon.Value) int {
 	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if s, ok := Scrub(v.Str()); ok {
+			v.SetStr(s)
+			return 1
+		}
 	case pcommon.ValueTypeMap:
 		return r.RedactMap(v.Map())
 	case pcommon.ValueTypeSlice:
@@ -126,27 +158,51 @@ func (r *Redactor) RedactValue(v pcommon.Value) int {
 	return 0
 }
 
-// containsFold reports whether s contains the lower-case ASCII fragment sub,
-// ignoring the case of s, without allocating.
-func containsFold(s, sub string) bool {
-	n := len(sub)
-	if n == 0 {
-		return true
-	}
-	for i := 0; i+n <= len(s); i++ {
-		j := 0
-		for ; j < n; j++ {
-			c := s[i+j]
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != sub[j] {
-				break
-			}
-		}
-		if j == n {
-			return true
+// normalKey returns the normal form of a key or fragment (appendNormalKey).
+func normalKey(k string, frame bool) string {
+	return string(appendNormalKey(nil, k, frame))
+}
+
+// appendNormalKey appends the normal form of k: its words in lower case
+// joined by single '_'. Words end at any ASCII character that is not a
+// letter or digit, and at camelCase humps (apiKey → api_key, APIKey →
+// api_key). With frame, the form starts and ends with '_', so that a
+// fragment can ask for a word boundary; without, a separator at either end
+// of k is kept as one '_'.
+func appendNormalKey(dst []byte, k string, frame bool) []byte {
+	start := len(dst)
+	sep := func() {
+		if len(dst) > start && dst[len(dst)-1] != '_' {
+			dst = append(dst, '_')
 		}
 	}
-	return false
+	if frame {
+		dst = append(dst, '_')
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			if i > 0 {
+				p := k[i-1]
+				nextLower := i+1 < len(k) && 'a' <= k[i+1] && k[i+1] <= 'z'
+				if 'a' <= p && p <= 'z' || '0' <= p && p <= '9' || 'A' <= p && p <= 'Z' && nextLower {
+					sep()
+				}
+			}
+			dst = append(dst, c+'a'-'A')
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c >= 0x80:
+			dst = append(dst, c)
+		default:
+			if len(dst) == start { // a leading separator
+				dst = append(dst, '_')
+				continue
+			}
+			sep()
+		}
+	}
+	if frame {
+		sep()
+	}
+	return dst
 }
