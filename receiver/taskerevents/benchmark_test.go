@@ -38,7 +38,7 @@ func BenchmarkDecodeNormalize(b *testing.B) {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for b.Loop() {
-		_, n, err := r.decode(req, "")
+		_, n, err := r.decode(req, "", headerCopies{})
 		if err != nil || n != events {
 			b.Fatalf("decoded %d events: %v", n, err)
 		}

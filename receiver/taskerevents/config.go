@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/confstrict"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
@@ -28,6 +29,12 @@ const (
 	defaultMaxEvents         = 10000
 	defaultMaxBodySize       = 8 << 20 // 8 MiB, after decompression
 	defaultMaxNestingDepth   = 32
+
+	defaultMaxHeaderValueLength = 256
+	defaultReadHeaderTimeout    = 10 * time.Second
+	defaultBodyTimeout          = 10 * time.Second
+	defaultMinBodyRate          = 4096 // bytes per second
+	defaultTLSErrorLogInterval  = time.Minute
 )
 
 // Config is the configuration of the taskerevents receiver.
@@ -62,6 +69,22 @@ type Config struct {
 	// Redaction replaces the values of sensitive payload keys with
 	// [FILTERED] while decoding, so secrets never enter the pipeline.
 	Redaction event.RedactionConfig `mapstructure:"redaction"`
+	// MaxHeaderValueLength bounds the headers whose values are copied into
+	// events (correlation, service, ce-*) and the same CloudEvents
+	// attributes in structured mode: 431 (400 in a body) beyond.
+	MaxHeaderValueLength int `mapstructure:"max_header_value_length"`
+	// MaxAttributeLength bounds every normalized attribute value; longer
+	// ones are cut and end with event.Truncated.
+	MaxAttributeLength int `mapstructure:"max_attribute_length"`
+	// BodyTimeout is how long a request body may take, plus one second for
+	// every MinBodyRate bytes it delivered; 0 turns the check off.
+	BodyTimeout time.Duration `mapstructure:"body_timeout"`
+	// MinBodyRate is the rate (bytes per second) a body must keep up
+	// beyond BodyTimeout.
+	MinBodyRate int64 `mapstructure:"min_body_rate"`
+	// TLSErrorLogInterval: failed TLS handshakes are logged at most once
+	// per source address per interval.
+	TLSErrorLogInterval time.Duration `mapstructure:"tls_error_log_interval"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -82,6 +105,7 @@ func createDefaultConfig() component.Config {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = defaultEndpoint
 	server.MaxRequestBodySize = defaultMaxBodySize
+	server.ReadHeaderTimeout = defaultReadHeaderTimeout
 	return &Config{
 		ServerConfig:        server,
 		Path:                defaultPath,
@@ -93,6 +117,12 @@ func createDefaultConfig() component.Config {
 		MaxEventsPerRequest: defaultMaxEvents,
 		MaxNestingDepth:     defaultMaxNestingDepth,
 		Redaction:           event.DefaultRedactionConfig(),
+
+		MaxHeaderValueLength: defaultMaxHeaderValueLength,
+		MaxAttributeLength:   event.DefaultMaxAttributeLength,
+		BodyTimeout:          defaultBodyTimeout,
+		MinBodyRate:          defaultMinBodyRate,
+		TLSErrorLogInterval:  defaultTLSErrorLogInterval,
 	}
 }
 
@@ -135,6 +165,21 @@ func (cfg *Config) Validate() error {
 	if cfg.ServerConfig.MaxRequestBodySize < 0 {
 		fail("max_request_body_size must not be negative, got %d", cfg.ServerConfig.MaxRequestBodySize)
 	}
+	if cfg.MaxHeaderValueLength < 1 || cfg.MaxHeaderValueLength > maxHeaderValueLimit {
+		fail("max_header_value_length must be between 1 and %d, got %d", maxHeaderValueLimit, cfg.MaxHeaderValueLength)
+	}
+	if cfg.MaxAttributeLength < minAttributeLength {
+		fail("max_attribute_length must be at least %d, got %d", minAttributeLength, cfg.MaxAttributeLength)
+	}
+	if cfg.BodyTimeout < 0 {
+		fail("body_timeout must not be negative, got %v", cfg.BodyTimeout)
+	}
+	if cfg.MinBodyRate < 0 {
+		fail("min_body_rate must not be negative, got %d", cfg.MinBodyRate)
+	}
+	if cfg.TLSErrorLogInterval < 0 {
+		fail("tls_error_log_interval must not be negative, got %v", cfg.TLSErrorLogInterval)
+	}
 	if err := cfg.Redaction.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -143,6 +188,12 @@ func (cfg *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Limits of max_header_value_length and max_attribute_length.
+const (
+	maxHeaderValueLimit = 8192
+	minAttributeLength  = 64 // room for the truncation marker and a prefix
+)
 
 // validHeaderName reports whether h is an RFC 9110 token.
 func validHeaderName(h string) bool {

@@ -50,7 +50,7 @@ func requestFormat(req *http.Request) (decode.Format, int, string) {
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "us-ascii") {
 		return 0, http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported charset %q: bodies must be UTF-8", cs)
 	}
-	if req.Header.Get("Ce-Specversion") != "" {
+	if _, binary := req.Header["Ce-Specversion"]; binary {
 		// Binary mode: the Content-Type is the data's, which must be JSON.
 		if !decode.IsJSONMediaType(ct) {
 			return 0, http.StatusUnsupportedMediaType, fmt.Sprintf("binary-mode CloudEvent with Content-Type %q: its data must be JSON", mt)
@@ -104,7 +104,7 @@ func putBuffer(b *bytes.Buffer) {
 // readBody reads the whole (already decompressed) body. confighttp bounds
 // both the raw and the decompressed body by max_request_body_size; the bound
 // is checked here again so that it holds whatever wraps the handler.
-func (r *eventsReceiver) readBody(req *http.Request) (*bytes.Buffer, int, string) {
+func (r *eventsReceiver) readBody(w http.ResponseWriter, req *http.Request) (*bytes.Buffer, int, string) {
 	limit := r.cfg.ServerConfig.MaxRequestBodySize
 	tooLarge := fmt.Sprintf("request body larger than %d bytes (max_request_body_size, counted after decompression)", limit)
 	if limit > 0 && req.ContentLength > limit {
@@ -118,9 +118,19 @@ func (r *eventsReceiver) readBody(req *http.Request) (*bytes.Buffer, int, string
 	if limit > 0 {
 		body = io.LimitReader(req.Body, limit+1)
 	}
+	body = r.newBodyDeadline(w, body)
 	_, err := buf.ReadFrom(body)
 	_ = req.Body.Close()
 	var maxErr *http.MaxBytesError
+	if d, ok := body.(*bodyDeadline); ok {
+		d.done()
+		if d.expired {
+			putBuffer(buf)
+			w.Header().Set("Connection", "close")
+			return nil, http.StatusRequestTimeout, fmt.Sprintf("request body too slow: %d bytes in %v; a body may take body_timeout (%v) plus one second per min_body_rate (%d) bytes",
+				d.n, time.Since(d.start).Round(time.Millisecond), r.cfg.BodyTimeout, r.cfg.MinBodyRate)
+		}
+	}
 	switch {
 	case errors.As(err, &maxErr), err == nil && limit > 0 && int64(buf.Len()) > limit:
 		putBuffer(buf)
@@ -137,6 +147,10 @@ func decodeErrorStatus(err error) (int, string) {
 	var tooMany *decode.TooManyEventsError
 	if errors.As(err, &tooMany) {
 		return http.StatusRequestEntityTooLarge, err.Error()
+	}
+	var copies *headerCopiesError
+	if errors.As(err, &copies) {
+		return http.StatusRequestHeaderFieldsTooLarge, err.Error()
 	}
 	return http.StatusBadRequest, err.Error()
 }

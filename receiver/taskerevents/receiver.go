@@ -3,6 +3,7 @@ package taskerevents // import "github.com/otelcol-tasker/otelcol-tasker/receive
 import (
 	"context"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"sync"
@@ -31,6 +32,7 @@ type eventsReceiver struct {
 	decoder  *decode.Decoder
 	// correlation ids of recent tasks, spread to their events that carry none
 	correlations *event.Correlations
+	redactor     *event.Redactor
 
 	server   *http.Server
 	addr     net.Addr // where the server listens, once started
@@ -46,17 +48,20 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*event
 	if err != nil {
 		return nil, err
 	}
+	redactor := event.NewRedactor(cfg.Redaction)
 	return &eventsReceiver{
 		cfg:          cfg,
 		settings:     set,
 		next:         next,
 		obsrep:       obsrep,
 		correlations: event.NewCorrelations(),
+		redactor:     redactor,
 		decoder: decode.New(decode.Options{
-			TypePrefix: cfg.CloudEvents.TypePrefix,
-			MaxDepth:   cfg.MaxNestingDepth,
-			MaxEvents:  cfg.MaxEventsPerRequest,
-			Redactor:   event.NewRedactor(cfg.Redaction),
+			TypePrefix:          cfg.CloudEvents.TypePrefix,
+			MaxDepth:            cfg.MaxNestingDepth,
+			MaxEvents:           cfg.MaxEventsPerRequest,
+			MaxContextAttribute: cfg.MaxHeaderValueLength,
+			Redactor:            redactor,
 		}),
 	}, nil
 }
@@ -73,6 +78,8 @@ func (r *eventsReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
+	server.Handler = lowerContentEncoding(server.Handler)
+	server.ErrorLog = log.New(newServerErrorLog(r.settings.Logger, r.cfg.TLSErrorLogInterval), "", 0)
 	r.server, r.addr = server, ln.Addr()
 	r.settings.Logger.Info("Starting taskerevents receiver",
 		zap.String("endpoint", ln.Addr().String()), zap.String("path", r.cfg.Path))
@@ -132,7 +139,17 @@ func (r *eventsReceiver) handleEvents(w http.ResponseWriter, req *http.Request) 
 		writeError(w, status, msg)
 		return
 	}
-	buf, status, msg := r.readBody(req)
+	if status, msg := r.checkHeaders(req.Header, format == decode.BinaryCloudEvent); status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	if format == decode.BinaryCloudEvent {
+		if msg := binaryRequired(req.Header); msg != "" {
+			writeError(w, http.StatusBadRequest, msg)
+			return
+		}
+	}
+	buf, status, msg := r.readBody(w, req)
 	if status != 0 {
 		writeError(w, status, msg)
 		return
@@ -142,15 +159,19 @@ func (r *eventsReceiver) handleEvents(w http.ResponseWriter, req *http.Request) 
 		Body:    buf.Bytes(),
 		Service: r.cfg.ServiceName,
 	}
+	copied := headerCopies{correlation: r.cfg.CorrelationHeader}
 	if r.cfg.ServiceHeader != "" {
 		if s := req.Header.Get(r.cfg.ServiceHeader); s != "" {
-			dreq.Service = s
+			dreq.Service, _ = r.redactor.Scrub(s)
+			copied.service, copied.serviceBytes = r.cfg.ServiceHeader, len(dreq.Service)
 		}
 	}
 	if format == decode.BinaryCloudEvent {
 		dreq.Binary = binaryAttributes(req.Header)
 	}
-	logs, n, err := r.decode(dreq, req.Header.Get(r.cfg.CorrelationHeader))
+	correlationID, _ := r.redactor.Scrub(req.Header.Get(r.cfg.CorrelationHeader))
+	copied.correlationBytes = len(correlationID)
+	logs, n, err := r.decode(dreq, correlationID, copied)
 	putBuffer(buf)
 
 	ctx := r.obsrep.StartLogsOp(req.Context())
@@ -183,7 +204,7 @@ func (r *eventsReceiver) handleEvents(w http.ResponseWriter, req *http.Request) 
 // decode turns a body into normalized event records. A panic while decoding
 // (a bug met by some input) is turned into a refusal of that request: it must
 // not take the collector down.
-func (r *eventsReceiver) decode(dreq decode.Request, correlationID string) (logs plog.Logs, n int, err error) {
+func (r *eventsReceiver) decode(dreq decode.Request, correlationID string, copied headerCopies) (logs plog.Logs, n int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.settings.Logger.Error("Panic while decoding a request; refused it", zap.Any("panic", p), zap.Stack("stack"))
@@ -194,7 +215,16 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string) (logs
 	if err != nil || n == 0 {
 		return logs, n, err
 	}
-	normalize(logs, r.cfg.TraceNamespace, correlationID, r.correlations, pcommon.NewTimestampFromTime(time.Now()))
+	if err := copied.check(n, len(dreq.Body)); err != nil {
+		return plog.Logs{}, 0, err
+	}
+	normalize(logs, event.Normalizer{
+		Namespace:      r.cfg.TraceNamespace,
+		ReceivedAt:     pcommon.NewTimestampFromTime(time.Now()),
+		CorrelationID:  correlationID,
+		Correlations:   r.correlations,
+		MaxValueLength: r.cfg.MaxAttributeLength,
+	})
 	return logs, n, nil
 }
 
@@ -202,8 +232,7 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string) (logs
 // id where the event carries none. It runs once the whole body is decoded:
 // two tight loops keep their code in the instruction cache, one loop doing
 // both does not.
-func normalize(logs plog.Logs, namespace, correlationID string, corr *event.Correlations, receivedAt pcommon.Timestamp) {
-	n := event.Normalizer{Namespace: namespace, ReceivedAt: receivedAt, CorrelationID: correlationID, Correlations: corr}
+func normalize(logs plog.Logs, n event.Normalizer) {
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()

@@ -76,8 +76,12 @@ type Options struct {
 	// MaxEvents bounds the events of one request; 0 means no bound.
 	MaxEvents int
 	// Redactor, when set, replaces the values of sensitive payload keys with
-	// event.Filtered while decoding, at any depth.
+	// event.Filtered while decoding, at any depth, and scrubs credentials
+	// out of every string (event.Scrub).
 	Redactor *event.Redactor
+	// MaxContextAttribute bounds the CloudEvents attributes copied into a
+	// record (id, source, subject, type); 0 means no bound.
+	MaxContextAttribute int
 }
 
 // Binary holds the ce-* headers of a binary-mode CloudEvent.
@@ -703,6 +707,9 @@ func (s *state) cloudEvent(ev *eventScan) bool {
 // cloudEventRecord checks the context attributes of a CloudEvent and starts
 // its record.
 func (s *state) cloudEventRecord(ce *Binary) (plog.LogRecord, string) {
+	if reason := s.contextAttributes(ce); reason != "" {
+		return plog.LogRecord{}, reason
+	}
 	switch ce.SpecVersion {
 	case cloudEventsVersion:
 	case "":
@@ -733,6 +740,23 @@ func (s *state) cloudEventRecord(ce *Binary) (plog.LogRecord, string) {
 		lr.Attributes().PutStr(AttrCloudEventSubj, ce.Subject)
 	}
 	return lr, ""
+}
+
+// contextAttributes bounds the CloudEvents attributes a record copies and
+// scrubs credentials out of them.
+func (s *state) contextAttributes(ce *Binary) string {
+	for _, a := range [...]struct {
+		name string
+		v    *string
+	}{{"type", &ce.Type}, {"source", &ce.Source}, {"id", &ce.ID}, {"subject", &ce.Subject}} {
+		if max := s.opts.MaxContextAttribute; max > 0 && len(*a.v) > max {
+			return fmt.Sprintf("CloudEvents attribute %q is %d bytes, longer than the %d allowed (max_header_value_length)", a.name, len(*a.v), max)
+		}
+		if a.name != "type" {
+			*a.v, _ = s.opts.Redactor.Scrub(*a.v)
+		}
+	}
+	return ""
 }
 
 // decodeBinary reads a binary-mode CloudEvent: attributes from headers, the

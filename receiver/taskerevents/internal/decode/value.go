@@ -23,7 +23,11 @@ func (s *state) value(dst pcommon.Value, level int, e *keyEntry) bool {
 		if !ok {
 			return false
 		}
-		dst.SetStr(s.arena.text(v, ascii))
+		str := s.arena.text(v, ascii)
+		if s.opts.Redactor != nil {
+			str, _ = event.Scrub(str)
+		}
+		dst.SetStr(str)
 		return true
 	case '{':
 		if level >= s.opts.MaxDepth {
