@@ -52,7 +52,7 @@ func (c RedactionConfig) Validate() error {
 	for _, list := range [][]string{c.Keys, c.ExtraKeys, c.AllowKeys} {
 		for _, k := range list {
 			if strings.Trim(normalKey(k, false), "_") == "" {
-				return fmt.Errorf("redaction: key fragment %q has no letter or digit (it would match every key)", k)
+				return fmt.Errorf("redaction: empty key fragment %q (no letter or digit: it would match every key)", k)
 			}
 		}
 	}
