@@ -203,7 +203,7 @@ func (f *keyFilter) valueNeedsRedaction(in keyInfo, v pcommon.Value, km *keyMemo
 	switch t := v.Type(); {
 	case in.sensitive:
 		return !(t == pcommon.ValueTypeStr && v.Str() == event.Filtered)
-	case t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice:
+	case t == pcommon.ValueTypeMap || t == pcommon.ValueTypeSlice || t == pcommon.ValueTypeStr:
 		return f.needsRedactionValue(v, km)
 	}
 	return false
@@ -225,6 +225,9 @@ func (f *keyFilter) needsRedaction(m pcommon.Map, km *keyMemo) bool {
 
 func (f *keyFilter) needsRedactionValue(v pcommon.Value, km *keyMemo) bool {
 	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		_, found := f.r.Scrub(v.Str())
+		return found
 	case pcommon.ValueTypeMap:
 		return f.needsRedaction(v.Map(), km)
 	case pcommon.ValueTypeSlice:
@@ -261,6 +264,11 @@ func (f *keyFilter) redactMap(m pcommon.Map) int {
 
 func (f *keyFilter) redactValue(v pcommon.Value) int {
 	switch v.Type() {
+	case pcommon.ValueTypeStr: // a credential in free text (event.Scrub)
+		if s, ok := f.r.Scrub(v.Str()); ok {
+			v.SetStr(s)
+			return 1
+		}
 	case pcommon.ValueTypeMap:
 		return f.redactMap(v.Map())
 	case pcommon.ValueTypeSlice:
