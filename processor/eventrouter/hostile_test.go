@@ -2,13 +2,21 @@ package eventrouter
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
 )
 
 // OTLP input (not normalized, secrets in place): every name of the issue's
@@ -62,4 +70,36 @@ func (h *harness) logsJSON(t *testing.T) []byte {
 		out = append(out, b...)
 	}
 	return out
+}
+
+// The first reproducer through the connector: 30 task.completed
+// events with distinct 1 MiB task names. The connector's telemetry counts
+// 30 events with cut labels, and the metrics it sends hold only cut names.
+func TestLongTaskNamesAreCutAndCounted(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	h := newHarnessWith(t, NewFactory(), createDefaultConfig(), metadatatest.NewSettings(tel), "long_names")
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "billing")
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	for i := 1; i <= 30; i++ {
+		lr := lrs.AppendEmpty()
+		p := lr.Body().SetEmptyMap()
+		p.PutInt("task_id", int64(i))
+		p.PutStr("task_name", fmt.Sprint(i)+strings.Repeat("T", 1<<20))
+		p.PutStr("started_at", "2026-11-26T10:00:00Z")
+		p.PutDouble("total_execution_duration", 1)
+		event.Normalize(lr, "task.completed", "", receivedAt)
+	}
+	h.consume(t, ld)
+	metadatatest.AssertEqualEventrouterMetricsLabelsTruncated(t, tel, []metricdata.DataPoint[int64]{{Value: 30}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualEventrouterMetricsStateOverflows(t, tel, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	h.shutdown(t)
+	md := h.metrics.AllMetrics()
+	require.NotEmpty(t, md)
+	b, err := (&pmetric.JSONMarshaler{}).MarshalMetrics(md[len(md)-1])
+	require.NoError(t, err)
+	assert.Less(t, len(b), 200<<10, "the snapshot holds 30 cut names, not 30 MiB")
+	assert.Equal(t, 2*30, strings.Count(string(b), event.Truncated), "tasker.tasks and tasker.workflow.duration")
 }

@@ -2,6 +2,7 @@ package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processo
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadata"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
 
 // router is the state one connector configuration shares across its three
@@ -35,6 +37,7 @@ type router struct {
 	counter signals // the one signal instance that counts router-wide drops
 	warned  bool
 	asm     atomic.Pointer[assembly.Assembler]
+	agg     atomic.Pointer[metrics.Aggregator] // of the metrics pipeline, once created
 	release func()
 
 	// correlation ids of recent tasks, for the logs of their later events
@@ -111,6 +114,10 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 			tb.Shutdown()
 			return nil, err
 		}
+		if err := r.registerMetricsStats(tb); err != nil {
+			tb.Shutdown()
+			return nil, err
+		}
 		id := set.ID
 		r.release = func() {
 			s.mu.Lock()
@@ -127,6 +134,24 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 	r.verdictUsers.Store(verdictUsers(r.outputs, r.filter.enabled()))
 	r.mu.Unlock()
 	return r, nil
+}
+
+// registerMetricsStats reports the metrics aggregator's own counts: label
+// values cut, label sets refused by the state's byte cap, the state's size.
+func (r *router) registerMetricsStats(tb *metadata.TelemetryBuilder) error {
+	observe := func(read func(metrics.Stats) int64) metric.Int64Callback {
+		return func(_ context.Context, o metric.Int64Observer) error {
+			if a := r.agg.Load(); a != nil {
+				o.Observe(read(a.Stats()))
+			}
+			return nil
+		}
+	}
+	return errors.Join(
+		tb.RegisterEventrouterMetricsLabelsTruncatedCallback(observe(func(s metrics.Stats) int64 { return s.LabelsTruncated })),
+		tb.RegisterEventrouterMetricsStateOverflowsCallback(observe(func(s metrics.Stats) int64 { return s.StateOverflows })),
+		tb.RegisterEventrouterMetricsStateBytesCallback(observe(func(s metrics.Stats) int64 { return s.StateBytes })),
+	)
 }
 
 // started warns once about routes to signals that have no pipeline: all

@@ -25,18 +25,21 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                            metric.Meter
-	mu                               sync.Mutex
-	registrations                    []metric.Registration
-	EventrouterEventsDropped         metric.Int64Counter
-	EventrouterEventsNotNormalized   metric.Int64Counter
-	EventrouterEventsRouted          metric.Int64Counter
-	EventrouterSpansEmitted          metric.Int64Counter
-	EventrouterSpansPending          metric.Int64ObservableGauge
-	EventrouterSpansUnfinished       metric.Int64Counter
-	EventrouterStorageRecordsSkipped metric.Int64Counter
-	EventrouterStorageWrites         metric.Int64Counter
-	EventrouterTasksKept             metric.Int64Counter
+	meter                             metric.Meter
+	mu                                sync.Mutex
+	registrations                     []metric.Registration
+	EventrouterEventsDropped          metric.Int64Counter
+	EventrouterEventsNotNormalized    metric.Int64Counter
+	EventrouterEventsRouted           metric.Int64Counter
+	EventrouterMetricsLabelsTruncated metric.Int64ObservableCounter
+	EventrouterMetricsStateBytes      metric.Int64ObservableGauge
+	EventrouterMetricsStateOverflows  metric.Int64ObservableCounter
+	EventrouterSpansEmitted           metric.Int64Counter
+	EventrouterSpansPending           metric.Int64ObservableGauge
+	EventrouterSpansUnfinished        metric.Int64Counter
+	EventrouterStorageRecordsSkipped  metric.Int64Counter
+	EventrouterStorageWrites          metric.Int64Counter
+	EventrouterTasksKept              metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -48,6 +51,51 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterEventrouterMetricsLabelsTruncatedCallback sets callback for observable EventrouterMetricsLabelsTruncated metric.
+func (builder *TelemetryBuilder) RegisterEventrouterMetricsLabelsTruncatedCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.EventrouterMetricsLabelsTruncated, obs: o})
+		return nil
+	}, builder.EventrouterMetricsLabelsTruncated)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterEventrouterMetricsStateBytesCallback sets callback for observable EventrouterMetricsStateBytes metric.
+func (builder *TelemetryBuilder) RegisterEventrouterMetricsStateBytesCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.EventrouterMetricsStateBytes, obs: o})
+		return nil
+	}, builder.EventrouterMetricsStateBytes)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterEventrouterMetricsStateOverflowsCallback sets callback for observable EventrouterMetricsStateOverflows metric.
+func (builder *TelemetryBuilder) RegisterEventrouterMetricsStateOverflowsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.EventrouterMetricsStateOverflows, obs: o})
+		return nil
+	}, builder.EventrouterMetricsStateOverflows)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterEventrouterSpansPendingCallback sets callback for observable EventrouterSpansPending metric.
@@ -109,6 +157,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_eventrouter_events_routed",
 		metric.WithDescription("Events the router sent to a signal (attribute signal). [Development]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterMetricsLabelsTruncated, err = builder.meter.Int64ObservableCounter(
+		"otelcol_eventrouter_metrics_labels_truncated",
+		metric.WithDescription("Events with a metric label value cut to metrics.max_label_length. [Development]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterMetricsStateBytes, err = builder.meter.Int64ObservableGauge(
+		"otelcol_eventrouter_metrics_state_bytes",
+		metric.WithDescription("Estimated bytes the metrics state holds (bounded by metrics.max_state_bytes). [Development]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.EventrouterMetricsStateOverflows, err = builder.meter.Int64ObservableCounter(
+		"otelcol_eventrouter_metrics_state_overflows",
+		metric.WithDescription("Label sets and services sent to the overflow series because the metrics state reached metrics.max_state_bytes. [Development]"),
+		metric.WithUnit("{series}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.EventrouterSpansEmitted, err = builder.meter.Int64Counter(
