@@ -350,6 +350,7 @@ type metricsConnector struct {
 }
 
 func newMetricsConnector(r *router, agg *metrics.Aggregator, next consumer.Metrics) *metricsConnector {
+	r.agg.Store(agg)
 	return &metricsConnector{r: r, agg: agg, next: next, terminals: newCountedTerminals()}
 }
 
