@@ -65,10 +65,12 @@ deploy-test: $(BIN)
 smoke-test: $(BIN)
 	cd e2e && $(GO) test -count=1 ./smoke/...
 
-## fuzz: the receiver's decoder fuzz targets, each for a bounded time
+## fuzz: the receiver's fuzz targets (bodies, headers, CloudEvents attributes, credential scrubbing), each for FUZZTIME
 fuzz:
 	$(GO) test -run=^$$ -fuzz=^FuzzDecode$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
 	$(GO) test -run=^$$ -fuzz=^FuzzAgainstEncodingJSON$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
+	$(GO) test -run=^$$ -fuzz=^FuzzHeaders$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/
+	$(GO) test -run=^$$ -fuzz=^FuzzScrub$$ -fuzztime=$(FUZZTIME) ./internal/event/
 
 ## lint: gofmt, go vet and staticcheck on every module
 # staticcheck runs on each module that has Go packages (tools/* hold only a

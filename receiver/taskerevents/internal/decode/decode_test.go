@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/fixtures"
 )
 
@@ -175,8 +176,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(uint8(BinaryCloudEvent), []byte(`{"task_id":1,"step_id":"2"}`))
 	f.Add(uint8(JSON), []byte(`[{"name":"a","payload":{"x":[1,2,{"y":null}]}},{"event":"b","k":"v"}]`))
 
-	const maxDepth, maxEvents = 8, 50
-	d := New(Options{TypePrefix: "dev.tasker.", MaxDepth: maxDepth, MaxEvents: maxEvents})
+	f.Add(uint8(CloudEvent), []byte(`{"specversion":"1.0","type":"t","source":"postgres://u:pw@h/db","id":"Bearer abcdefghij","data":{"url":"redis://:p@c"}}`))
+
+	const maxDepth, maxEvents, maxAttr = 8, 50, 64
+	d := New(Options{TypePrefix: "dev.tasker.", MaxDepth: maxDepth, MaxEvents: maxEvents,
+		MaxContextAttribute: maxAttr, Redactor: event.NewRedactor(event.DefaultRedactionConfig())})
 	f.Fuzz(func(t *testing.T, format uint8, body []byte) {
 		req := Request{Format: Format(format%5 + 1), Body: body, Service: "svc"}
 		if req.Format == BinaryCloudEvent {
@@ -209,9 +213,40 @@ func FuzzDecode(f *testing.F) {
 					t.Fatalf("body is %s", lr.Body().Type())
 				}
 				checkValue(t, lr.Body(), 0, maxDepth)
+				checkScrubbed(t, lr.Body())
+				for k, v := range lr.Attributes().All() {
+					if strings.HasPrefix(k, "cloudevents.") && len(v.Str()) > maxAttr {
+						t.Fatalf("%s is %d bytes, beyond %d", k, len(v.Str()), maxAttr)
+					}
+					checkScrubbed(t, v)
+				}
 			}
+			svc, _ := rls.At(i).Resource().Attributes().Get(AttrServiceName)
+			if len(svc.Str()) > maxAttr {
+				t.Fatalf("service.name is %d bytes, beyond %d", len(svc.Str()), maxAttr)
+			}
+			checkScrubbed(t, svc)
 		}
 	})
+}
+
+// checkScrubbed fails when a string in v still holds a credential that
+// event.Scrub would filter.
+func checkScrubbed(t *testing.T, v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		if _, found := event.Scrub(v.Str()); found {
+			t.Fatalf("a credential is left in %q", v.Str())
+		}
+	case pcommon.ValueTypeMap:
+		for _, e := range v.Map().All() {
+			checkScrubbed(t, e)
+		}
+	case pcommon.ValueTypeSlice:
+		for i := 0; i < v.Slice().Len(); i++ {
+			checkScrubbed(t, v.Slice().At(i))
+		}
+	}
 }
 
 // checkValue walks a decoded value: strings and keys are valid UTF-8 and
