@@ -13,7 +13,7 @@ FUZZTIME   ?= 30s
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz lint generate taskersim e2e faults scale demo bench bench-quick bench-micro clean
+.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz faults-hostile lint generate taskersim e2e faults scale demo bench bench-quick bench-micro clean
 
 all: build
 
@@ -92,6 +92,10 @@ lint: $(STATICCHECK)
 generate: $(OCB) $(MDATAGEN)
 	$(OCB) --config builder-config.yaml --skip-compilation
 	PATH="$(CURDIR)/bin:$$PATH" $(GO) generate ./receiver/... ./processor/... ./exporter/...
+
+## faults-hostile: the hostile-input suite against the built collector (slow sender, big labels, amplification, secrets; about 40 s)
+faults-hostile: $(BIN)
+	cd e2e && $(GO) test -count=1 -tags faults -timeout 10m ./hostile/...
 
 ## taskersim: the workflow simulator
 taskersim:

@@ -2,11 +2,12 @@ package event
 
 import "unicode/utf8"
 
-// DefaultMaxAttributeLength bounds the length in bytes of every normalized
-// attribute value (task and step names, error messages, stack traces, SQL,
-// correlation ids, ...): they are copied onto spans and log records, and a
-// client controls them.
-const DefaultMaxAttributeLength = 8192
+// DefaultMaxValueLength bounds the length in bytes of every string value a
+// client sends that is copied into an output: the payload's strings (cut
+// by the taskerevents receiver) and the normalized attributes derived from
+// them (task and step names, error messages, stack traces, SQL,
+// correlation ids, ...), which go onto spans, log records and labels.
+const DefaultMaxValueLength = 65536
 
 // Truncated ends a value cut short by Truncate.
 const Truncated = "...[TRUNCATED]"

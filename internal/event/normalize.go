@@ -48,7 +48,7 @@ type Normalizer struct {
 	// the events that carry one, put on the task's later events that do not.
 	Correlations *Correlations
 	// MaxValueLength bounds every normalized attribute value (Truncate);
-	// 0 means DefaultMaxAttributeLength, a negative value no bound.
+	// 0 means DefaultMaxValueLength, a negative value no bound.
 	MaxValueLength int
 	// Redactor, when set, scrubs credentials out of the normalized
 	// attribute values (Redactor.Scrub); the payload is left alone.
@@ -459,7 +459,7 @@ func (n *Normalizer) put(m pcommon.Map, k, v string) {
 	}
 	max := n.MaxValueLength
 	if max == 0 {
-		max = DefaultMaxAttributeLength
+		max = DefaultMaxValueLength
 	}
 	v, _ = Truncate(v, max)
 	if n.Redactor != nil && len(v) >= minCredentialLen {

@@ -153,7 +153,7 @@ func TestNormalizerBoundsAttributes(t *testing.T) {
 	n := Normalizer{Redactor: NewRedactor(DefaultRedactionConfig())}
 	n.Normalize(lr, "task.failed")
 	name, _ := lr.Attributes().Get(AttrTaskName)
-	assert.Len(t, name.Str(), DefaultMaxAttributeLength)
+	assert.Len(t, name.Str(), DefaultMaxValueLength)
 	assert.True(t, strings.HasSuffix(name.Str(), Truncated))
 	msg, _ := lr.Attributes().Get(AttrErrorMessage)
 	assert.Equal(t, "connect postgres://u:[FILTERED]@h/db failed", msg.Str())

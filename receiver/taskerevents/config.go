@@ -73,9 +73,10 @@ type Config struct {
 	// events (correlation, service, ce-*) and the same CloudEvents
 	// attributes in structured mode: 431 (400 in a body) beyond.
 	MaxHeaderValueLength int `mapstructure:"max_header_value_length"`
-	// MaxAttributeLength bounds every normalized attribute value; longer
-	// ones are cut and end with event.Truncated.
-	MaxAttributeLength int `mapstructure:"max_attribute_length"`
+	// MaxValueLength bounds every string value of an event, in its
+	// payload and in its normalized attributes; longer ones are cut and
+	// end with event.Truncated.
+	MaxValueLength int `mapstructure:"max_value_length"`
 	// BodyTimeout is how long a request body may take, plus one second for
 	// every MinBodyRate bytes it delivered; 0 turns the check off.
 	BodyTimeout time.Duration `mapstructure:"body_timeout"`
@@ -119,7 +120,7 @@ func createDefaultConfig() component.Config {
 		Redaction:           event.DefaultRedactionConfig(),
 
 		MaxHeaderValueLength: defaultMaxHeaderValueLength,
-		MaxAttributeLength:   event.DefaultMaxAttributeLength,
+		MaxValueLength:   event.DefaultMaxValueLength,
 		BodyTimeout:          defaultBodyTimeout,
 		MinBodyRate:          defaultMinBodyRate,
 		TLSErrorLogInterval:  defaultTLSErrorLogInterval,
@@ -168,8 +169,8 @@ func (cfg *Config) Validate() error {
 	if cfg.MaxHeaderValueLength < 1 || cfg.MaxHeaderValueLength > maxHeaderValueLimit {
 		fail("max_header_value_length must be between 1 and %d, got %d", maxHeaderValueLimit, cfg.MaxHeaderValueLength)
 	}
-	if cfg.MaxAttributeLength < minAttributeLength {
-		fail("max_attribute_length must be at least %d, got %d", minAttributeLength, cfg.MaxAttributeLength)
+	if cfg.MaxValueLength < minValueLength {
+		fail("max_value_length must be at least %d, got %d", minValueLength, cfg.MaxValueLength)
 	}
 	if cfg.BodyTimeout < 0 {
 		fail("body_timeout must not be negative, got %v", cfg.BodyTimeout)
@@ -189,10 +190,10 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Limits of max_header_value_length and max_attribute_length.
+// Limits of max_header_value_length and max_value_length.
 const (
 	maxHeaderValueLimit = 8192
-	minAttributeLength  = 64 // room for the truncation marker and a prefix
+	minValueLength  = 64 // room for the truncation marker and a prefix
 )
 
 // validHeaderName reports whether h is an RFC 9110 token.

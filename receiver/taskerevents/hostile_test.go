@@ -241,7 +241,7 @@ func TestDefaultTimeouts(t *testing.T) {
 	assert.Equal(t, 10*time.Second, cfg.BodyTimeout)
 	assert.Equal(t, int64(4096), cfg.MinBodyRate)
 	assert.Equal(t, 256, cfg.MaxHeaderValueLength)
-	assert.Equal(t, 8192, cfg.MaxAttributeLength)
+	assert.Equal(t, 65536, cfg.MaxValueLength)
 	assert.Equal(t, time.Minute, cfg.TLSErrorLogInterval)
 	cfg.ServerConfig.NetAddr.Endpoint = "127.0.0.1:0"
 	r := startReceiver(t, cfg, new(consumertest.LogsSink))
@@ -310,4 +310,26 @@ func TestSecretsNeverEnterThePipeline(t *testing.T) {
 	assert.Equal(t, "got 401 for Authorization: Bearer [FILTERED]", msg.Str())
 	c, _ := recs[0].lr.Attributes().Get(event.AttrCorrelationID)
 	assert.Equal(t, "Bearer [FILTERED]", c.Str())
+}
+
+// A payload string past max_value_length is cut, with the marker, in the
+// body and in the attributes derived from it: every output copies at most
+// that much of it.
+func TestLongValuesAreCut(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxValueLength = 100
+	sink := new(consumertest.LogsSink)
+	r := startReceiver(t, cfg, sink)
+	body := fmt.Sprintf(`{"name":"task.completed","payload":{"task_id":1,"task_name":"%s","nested":{"list":["%s"]}}}`,
+		strings.Repeat("T", 1<<20), strings.Repeat("é", 1000))
+	resp := post(t, r, mediaJSON, []byte(body))
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	recs := sinkRecords(sink)
+	require.Len(t, recs, 1)
+	want := strings.Repeat("T", 86) + event.Truncated
+	got := recs[0].lr.Body().Map().AsRaw()
+	assert.Equal(t, want, got["task_name"])
+	assert.Equal(t, strings.Repeat("é", 43)+event.Truncated, got["nested"].(map[string]any)["list"].([]any)[0])
+	name, _ := recs[0].lr.Attributes().Get(event.AttrTaskName)
+	assert.Equal(t, want, name.Str())
 }

@@ -61,6 +61,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*event
 			MaxDepth:            cfg.MaxNestingDepth,
 			MaxEvents:           cfg.MaxEventsPerRequest,
 			MaxContextAttribute: cfg.MaxHeaderValueLength,
+			MaxStringLength:     cfg.MaxValueLength,
 			Redactor:            redactor,
 		}),
 	}, nil
@@ -223,7 +224,7 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string, copie
 		ReceivedAt:     pcommon.NewTimestampFromTime(time.Now()),
 		CorrelationID:  correlationID,
 		Correlations:   r.correlations,
-		MaxValueLength: r.cfg.MaxAttributeLength,
+		MaxValueLength: r.cfg.MaxValueLength,
 	})
 	return logs, n, nil
 }

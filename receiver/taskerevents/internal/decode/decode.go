@@ -79,6 +79,9 @@ type Options struct {
 	// event.Filtered while decoding, at any depth, and scrubs credentials
 	// out of every string (event.Scrub).
 	Redactor *event.Redactor
+	// MaxStringLength cuts longer string values of a payload to this many
+	// bytes, ending with event.Truncated; 0 means no bound.
+	MaxStringLength int
 	// MaxContextAttribute bounds the CloudEvents attributes copied into a
 	// record (id, source, subject, type); 0 means no bound.
 	MaxContextAttribute int

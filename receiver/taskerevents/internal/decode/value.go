@@ -23,7 +23,7 @@ func (s *state) value(dst pcommon.Value, level int, e *keyEntry) bool {
 		if !ok {
 			return false
 		}
-		str := s.arena.text(v, ascii)
+		str := s.text(v, ascii)
 		if s.opts.Redactor != nil {
 			str, _ = event.Scrub(str)
 		}
@@ -263,6 +263,19 @@ func parseInt(b []byte) (int64, bool) {
 // arena hands out immutable strings copied into a chunk (see reserve). A
 // chunk never grows (a full one falls back to a plain copy), so the bytes
 // behind a string handed out are never written again.
+// text copies a string value into the arena, cut to MaxStringLength.
+func (s *state) text(v []byte, ascii bool) string {
+	max := s.opts.MaxStringLength
+	if max <= 0 || len(v) <= max {
+		return s.arena.text(v, ascii)
+	}
+	keep := max - len(event.Truncated)
+	for keep > 0 && !utf8.RuneStart(v[keep]) {
+		keep--
+	}
+	return s.arena.text(v[:keep], ascii) + event.Truncated
+}
+
 type arena struct{ buf []byte }
 
 func (a *arena) init(size int) { a.buf = make([]byte, 0, size) }
