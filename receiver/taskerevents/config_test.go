@@ -3,6 +3,7 @@ package taskerevents
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -61,16 +62,24 @@ func TestCustomConfig(t *testing.T) {
 	want.TraceNamespace = "prod-eu"
 	want.ServerConfig.IncludeMetadata = true
 	want.ServerConfig.CompressionAlgorithms = []string{"gzip", "zstd"}
+	want.MaxHeaderValueLength = 128
+	want.MaxValueLength = 4096
+	want.BodyTimeout = 30 * time.Second
+	want.MinBodyRate = 1024
+	want.TLSErrorLogInterval = 5 * time.Minute
+	want.ServerConfig.ReadHeaderTimeout = 5 * time.Second
 	want.ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: component.MustNewID("bearertokenauth")}})
 	assert.Equal(t, want, cfg)
 }
 
 func TestInvalidConfigs(t *testing.T) {
 	for name, wants := range map[string][]string{
-		"same_paths":      {"path and health_path must differ"},
-		"relative_path":   {`path "events" must start with '/'`},
-		"negative_limits": {"max_events_per_request must be at least 1", "max_request_body_size must not be negative", "max_nesting_depth must be between 1 and"},
-		"bad_header":      {`correlation_header "X Correlation" is not a valid HTTP header name`},
+		"same_paths":    {"path and health_path must differ"},
+		"relative_path": {`path "events" must start with '/'`},
+		"negative_limits": {"max_events_per_request must be at least 1", "max_request_body_size must not be negative", "max_nesting_depth must be between 1 and",
+			"max_header_value_length must be between 1 and 8192, got 0", "max_value_length must be at least 64, got 10", "body_timeout must not be negative, got -1s",
+			"min_body_rate must not be negative, got -1", "tls_error_log_interval must not be negative, got -1s"},
+		"bad_header": {`correlation_header "X Correlation" is not a valid HTTP header name`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := loadConfig(t, name)
