@@ -17,14 +17,24 @@ import (
 //
 // Key names cannot catch these: they sit in free text (error messages, SQL,
 // connection strings) under any key. Scrub is cheap on values that hold
-// neither: two SIMD searches, one for "://" and one per space.
+// neither: a URL password needs an '@', an Authorization value a space,
+// and most values (names, ids, times) have neither; the others take a few
+// SIMD searches for the distinctive parts ("://", "earer ", "asic ").
 func Scrub(v string) (string, bool) {
 	if len(v) < minCredentialLen {
 		return v, false
 	}
+	hasAt, hasSpace := strings.IndexByte(v, '@') >= 0, strings.IndexByte(v, ' ') >= 0
+	if !hasAt && !hasSpace {
+		return v, false
+	}
 	var cuts []cut
-	cuts = urlPasswords(v, cuts)
-	cuts = authorizationCredentials(v, cuts)
+	if hasAt {
+		cuts = urlPasswords(v, cuts)
+	}
+	if hasSpace {
+		cuts = authorizationCredentials(v, cuts)
+	}
 	if len(cuts) == 0 {
 		return v, false
 	}
@@ -95,49 +105,46 @@ func endsAuthority(c byte) bool {
 }
 
 // authorizationCredentials finds the credentials of "Bearer <token>" and
-// "Basic <base64>".
+// "Basic <base64>": it looks for the scheme's distinctive tail ("earer ",
+// "asic ", lower or upper case), then checks its first letter.
 func authorizationCredentials(v string, cuts []cut) []cut {
-	for from := 0; ; {
-		i := strings.IndexByte(v[from:], ' ')
-		if i < 0 {
-			return cuts
-		}
-		sp := from + i
-		from = sp + 1
-		if sp < 5 {
-			continue
-		}
-		var bearer bool
-		switch v[sp-1] | 0x20 { // the last letter of the scheme, any case
-		case 'r':
-			bearer = true
-			if !wordBefore(v, sp, "bearer") {
+	for _, tail := range [...]struct {
+		s      string
+		bearer bool
+	}{{"earer ", true}, {"EARER ", true}, {"asic ", false}, {"ASIC ", false}} {
+		for from := 0; ; {
+			i := strings.Index(v[from:], tail.s)
+			if i < 0 {
+				break
+			}
+			sp := from + i + len(tail.s) - 1 // the space after the scheme
+			from = sp + 1
+			w := "basic"
+			if tail.bearer {
+				w = "bearer"
+			}
+			if !wordBefore(v, sp, w) {
 				continue
 			}
-		case 'c':
-			if !wordBefore(v, sp, "basic") {
-				continue
+			t := sp + 1
+			for t < len(v) && v[t] == ' ' {
+				t++
 			}
-		default:
-			continue
-		}
-		t := sp + 1
-		for t < len(v) && v[t] == ' ' {
-			t++
-		}
-		end := t
-		for end < len(v) && token68(v[end]) {
-			end++
-		}
-		for end < len(v) && v[end] == '=' {
-			end++
-		}
-		tok := v[t:end]
-		if bearer && len(tok) >= 8 || !bearer && basicCredentials(tok) {
-			cuts = append(cuts, cut{t, end})
-			from = end
+			end := t
+			for end < len(v) && token68(v[end]) {
+				end++
+			}
+			for end < len(v) && v[end] == '=' {
+				end++
+			}
+			tok := v[t:end]
+			if tail.bearer && len(tok) >= 8 || !tail.bearer && basicCredentials(tok) {
+				cuts = append(cuts, cut{t, end})
+				from = end
+			}
 		}
 	}
+	return cuts
 }
 
 // wordBefore reports whether the word ending at v[end] is w (lower case),

@@ -157,7 +157,6 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	defer a.countCut()
 
 	svc := a.service(res)
 	var exv exemplar
@@ -170,8 +169,14 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	}
 	a.find(mEvents, svc, name).add(1, ex)
 
-	taskID, _ := event.Truncate(attrStr(attrs, event.AttrTaskID), a.maxLabel)
-	attrTaskName := a.label(attrStr(attrs, event.AttrTaskName))
+	taskID := attrStr(attrs, event.AttrTaskID)
+	if len(taskID) > a.maxLabel {
+		taskID, _ = event.Truncate(taskID, a.maxLabel)
+	}
+	attrTaskName := attrStr(attrs, event.AttrTaskName)
+	if len(attrTaskName) > a.maxLabel {
+		attrTaskName = a.label(attrTaskName)
+	}
 	var task *taskState
 	if taskID != "" {
 		if task = a.tasks.get(taskID); task == nil {
@@ -259,6 +264,10 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 			a.observeUser(u, name, lr, body, res, svc, ex)
 		}
 	}
+	if a.cut { // a label value of this event was cut
+		a.truncated++
+		a.cut = false
+	}
 }
 
 func (a *Aggregator) taskOutcome(lr plog.LogRecord, body pcommon.Map, task *taskState, taskID string, svc int32, taskName, status string, ex *exemplar) {
@@ -298,7 +307,9 @@ func (a *Aggregator) taskEnded(task *taskState, taskID string) {
 
 // step returns the in-flight entry of one step attempt, creating it.
 func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
-	stepID, _ = event.Truncate(stepID, a.maxLabel)
+	if len(stepID) > a.maxLabel {
+		stepID, _ = event.Truncate(stepID, a.maxLabel)
+	}
 	a.skey = append(a.skey[:0], taskID...)
 	a.skey = append(a.skey, keySep)
 	a.skey = append(a.skey, stepID...)
@@ -364,7 +375,9 @@ func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tas
 func (a *Aggregator) service(res pcommon.Resource) int32 {
 	name := unknownService
 	if v, ok := res.Attributes().Get("service.name"); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
-		name = a.label(v.Str())
+		if name = v.Str(); len(name) > a.maxLabel {
+			name = a.label(name)
+		}
 	}
 	if i, ok := a.svcIdx[name]; ok {
 		return i
@@ -400,18 +413,11 @@ func (a *Aggregator) beginKey(svc int32) {
 }
 
 func (a *Aggregator) addLabel(v string) {
-	start := len(a.key)
-	a.key = append(a.key, v...)
-	a.cutLabel(start)
-	a.endLabel()
-}
-
-// countCut counts the event just observed if a label value of it was cut.
-func (a *Aggregator) countCut() {
-	if a.cut {
-		a.truncated++
-		a.cut = false
+	if len(v) > a.maxLabel {
+		v = a.label(v)
 	}
+	a.key = append(a.key, v...)
+	a.endLabel()
 }
 
 func (a *Aggregator) endLabel() {

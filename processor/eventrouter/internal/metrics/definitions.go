@@ -155,6 +155,8 @@ func (a *Aggregator) addValueLabel(v pcommon.Value) {
 	default: // maps, slices, bytes: rare as labels
 		a.key = append(a.key, v.AsString()...)
 	}
-	a.cutLabel(start)
+	if len(a.key)-start > a.maxLabel {
+		a.cutLabel(start)
+	}
 	a.endLabel()
 }

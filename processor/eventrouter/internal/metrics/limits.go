@@ -59,11 +59,9 @@ func (b *budget) give(n int) { b.used -= int64(n) }
 
 // cutLabel bounds the label value the key buffer holds from start on to
 // max_label_length, ending a cut one with event.Truncated, and marks the
-// event as having a truncated label.
+// event as having a truncated label. Callers check the length first: the
+// common case costs a comparison.
 func (a *Aggregator) cutLabel(start int) {
-	if len(a.key)-start <= a.maxLabel {
-		return
-	}
 	keep := a.maxLabel - len(event.Truncated)
 	for keep > 0 && !utf8.RuneStart(a.key[start+keep]) {
 		keep--
