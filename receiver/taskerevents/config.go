@@ -120,7 +120,7 @@ func createDefaultConfig() component.Config {
 		Redaction:           event.DefaultRedactionConfig(),
 
 		MaxHeaderValueLength: defaultMaxHeaderValueLength,
-		MaxValueLength:   event.DefaultMaxValueLength,
+		MaxValueLength:       event.DefaultMaxValueLength,
 		BodyTimeout:          defaultBodyTimeout,
 		MinBodyRate:          defaultMinBodyRate,
 		TLSErrorLogInterval:  defaultTLSErrorLogInterval,
@@ -193,7 +193,7 @@ func (cfg *Config) Validate() error {
 // Limits of max_header_value_length and max_value_length.
 const (
 	maxHeaderValueLimit = 8192
-	minValueLength  = 64 // room for the truncation marker and a prefix
+	minValueLength      = 64 // room for the truncation marker and a prefix
 )
 
 // validHeaderName reports whether h is an RFC 9110 token.
