@@ -57,7 +57,7 @@ func TestLongCorrelationHeaderIsRefused(t *testing.T) {
 		"Content-Type": mediaNDJSON, "X-Correlation-ID": strings.Repeat("c", 256), "X-Service-Name": "billing",
 	})
 	require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.status)
-	assert.Equal(t, "X-Correlation-ID and X-Service-Name (263 bytes) would be copied into each of 1000 events, 263000 bytes in all, more than the 63890-byte body: header values copied into events may be no longer than the average event",
+	assert.Equal(t, "X-Correlation-ID and X-Service-Name (263 bytes) would be copied into each of 1000 events of a 63890-byte body: header values copied into events may be no longer than the average event (63 bytes here)",
 		resp.errorText(t))
 	assert.Zero(t, sink.LogRecordCount())
 
@@ -332,4 +332,14 @@ func TestLongValuesAreCut(t *testing.T) {
 	assert.Equal(t, strings.Repeat("é", 43)+event.Truncated, got["nested"].(map[string]any)["list"].([]any)[0])
 	name, _ := recs[0].lr.Attributes().Get(event.AttrTaskName)
 	assert.Equal(t, want, name.Str())
+}
+
+// One event is never refused for its header copies: a binary-mode
+// CloudEvent with no data and a correlation id is fine.
+func TestOneEventHeaderCopies(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	r := startReceiver(t, testConfig(), sink)
+	resp := do(t, http.MethodPost, r.url(r.cfg.Path), nil, binaryHeaders(map[string]string{"X-Correlation-ID": strings.Repeat("c", 256)}))
+	require.Equal(t, http.StatusOK, resp.status, string(resp.body))
+	assert.Equal(t, 1, sink.LogRecordCount())
 }

@@ -69,9 +69,11 @@ func (r *eventsReceiver) checkHeader(name, v string, percentEncoded bool) (int, 
 
 // headerCopies are the header values copied into every event of a
 // request (the correlation id into each record, the service name into
-// each record's output). Together they may be no longer than the
-// request's average event: they can then at most double what the body
-// puts into the outputs, however many events it holds.
+// each record's output). The first copy is paid for by the header itself;
+// the others may together be no longer than the body:
+// (correlation + service bytes) × (events − 1) ≤ body bytes. Header copies
+// then at most double what the body puts into the outputs, however many
+// events it holds; a request of one event is never refused for them.
 type headerCopies struct {
 	correlation, service           string // header names
 	correlationBytes, serviceBytes int
@@ -79,7 +81,7 @@ type headerCopies struct {
 
 func (c headerCopies) check(events, bodyBytes int) error {
 	per := c.correlationBytes + c.serviceBytes
-	if per == 0 || per*events <= bodyBytes {
+	if per == 0 || per*(events-1) <= bodyBytes {
 		return nil
 	}
 	return &headerCopiesError{c: c, events: events, body: bodyBytes}
@@ -101,8 +103,8 @@ func (e *headerCopiesError) Error() string {
 		names += " and " + e.c.service
 	}
 	per := e.c.correlationBytes + e.c.serviceBytes
-	return fmt.Sprintf("%s (%d bytes) would be copied into each of %d events, %d bytes in all, more than the %d-byte body: header values copied into events may be no longer than the average event",
-		names, per, e.events, per*e.events, e.body)
+	return fmt.Sprintf("%s (%d bytes) would be copied into each of %d events of a %d-byte body: header values copied into events may be no longer than the average event (%d bytes here)",
+		names, per, e.events, e.body, e.body/(e.events-1))
 }
 
 // binaryRequired checks the context attributes CloudEvents 1.0 requires of
