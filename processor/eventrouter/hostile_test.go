@@ -103,3 +103,31 @@ func TestLongTaskNamesAreCutAndCounted(t *testing.T) {
 	assert.Less(t, len(b), 200<<10, "the snapshot holds 30 cut names, not 30 MiB")
 	assert.Equal(t, 2*30, strings.Count(string(b), event.Truncated), "tasker.tasks and tasker.workflow.duration")
 }
+
+// Records that arrive normalized but not scrubbed nor bounded (another
+// collector with redaction off): the span attributes read from them are
+// scrubbed and cut all the same.
+func TestSpanValuesFromNormalizedInput(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "billing")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	p := lr.Body().SetEmptyMap()
+	p.PutInt("task_id", 8)
+	p.PutStr("task_name", strings.Repeat("N", 100000))
+	p.PutStr("started_at", "2026-11-26T10:00:00Z")
+	p.PutStr("error_message", "redis://:hunter2hunter2@cache:6379 down")
+	event.Normalize(lr, "task.failed", "", receivedAt) // no redactor, no bound beyond the default
+	lr.Attributes().PutStr("error.message", "redis://:hunter2hunter2@cache:6379 down")
+	lr.Attributes().PutStr("tasker.task.name", strings.Repeat("N", 100000))
+
+	h := newHarness(t, NewFactory(), createDefaultConfig(), "normalized_input")
+	h.consume(t, ld)
+	h.shutdown(t)
+	spans := allSpans(h.traces.AllTraces())
+	require.Len(t, spans, 1)
+	name, _ := spans[0].Attributes().Get("tasker.task.name")
+	assert.Equal(t, event.DefaultMaxValueLength, len(name.Str()))
+	assert.True(t, strings.HasSuffix(name.Str(), event.Truncated))
+	assert.False(t, bytes.Contains(h.serialize(t), []byte("hunter2")), "a secret leaked")
+}

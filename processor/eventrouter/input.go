@@ -282,6 +282,24 @@ func (f *keyFilter) redactValue(v pcommon.Value) int {
 	return 0
 }
 
+// spanValue is v as a span may carry it: a string cut to
+// event.DefaultMaxValueLength and, with redaction on, scrubbed of
+// credentials (event.Scrub). A copy is made only when it changes, so input
+// the receiver bounded and scrubbed costs two length checks and two byte
+// searches.
+func (f *keyFilter) spanValue(v pcommon.Value) pcommon.Value {
+	if v.Type() != pcommon.ValueTypeStr {
+		return v
+	}
+	s := v.Str()
+	cut, cutOK := event.Truncate(s, event.DefaultMaxValueLength)
+	clean, scrubbed := f.r.Scrub(cut)
+	if !cutOK && !scrubbed {
+		return v
+	}
+	return pcommon.NewValueStr(clean)
+}
+
 // recordNeedsRedaction reports whether the record's attributes or body hold
 // a sensitive value.
 func (f *keyFilter) recordNeedsRedaction(lr plog.LogRecord, km *keyMemo) bool {

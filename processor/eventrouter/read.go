@@ -86,6 +86,7 @@ func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 	if e.look && !e.dirty {
 		e.dirty = f.valueNeedsRedaction(in, v, e.keys)
 	}
+	v = f.spanValue(v)
 	id := in.attr
 	switch id {
 	case assembly.KeyTaskID:
@@ -143,6 +144,7 @@ func (e *evt) readBody(k string, v pcommon.Value, f *keyFilter) {
 	if e.look && !e.dirty {
 		e.dirty = f.valueNeedsRedaction(in, v, e.keys)
 	}
+	v = f.spanValue(v)
 	switch in.field {
 	case fieldNone:
 	case fieldStartedAt:
