@@ -21,7 +21,7 @@ import (
 // and most values (names, ids, times) have neither; the others take a few
 // SIMD searches for the distinctive parts ("://", "earer ", "asic ").
 func Scrub(v string) (string, bool) {
-	if len(v) < minCredentialLen {
+	if len(v) < MinCredentialLen {
 		return v, false
 	}
 	hasAt, hasSpace := strings.IndexByte(v, '@') >= 0, strings.IndexByte(v, ' ') >= 0
@@ -56,9 +56,10 @@ func Scrub(v string) (string, bool) {
 	return b.String(), true
 }
 
-// minCredentialLen is the length of the shortest value Scrub changes:
+// MinCredentialLen is the length of the shortest value Scrub changes
+// (callers may skip shorter ones without a call):
 // "a://b:c@d".
-const minCredentialLen = 9
+const MinCredentialLen = 9
 
 // cut is a range of a value to replace with Filtered.
 type cut struct{ from, to int }

@@ -462,7 +462,7 @@ func (n *Normalizer) put(m pcommon.Map, k, v string) {
 		max = DefaultMaxValueLength
 	}
 	v, _ = Truncate(v, max)
-	if n.Redactor != nil && len(v) >= minCredentialLen {
+	if n.Redactor != nil && len(v) >= MinCredentialLen {
 		v, _ = n.Redactor.Scrub(v)
 	}
 	m.PutStr(k, v)

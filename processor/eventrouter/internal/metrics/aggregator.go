@@ -402,6 +402,9 @@ func (a *Aggregator) service(res pcommon.Resource) int32 {
 func (a *Aggregator) find(m int, svc int32, labels ...string) *series {
 	a.beginKey(svc)
 	for _, l := range labels {
+		if len(l) > a.maxLabel {
+			l = a.label(l)
+		}
 		a.addLabel(l)
 	}
 	return a.tables[m].find(a.key, a.ends, svc, a.nowFn)
@@ -412,10 +415,10 @@ func (a *Aggregator) beginKey(svc int32) {
 	a.ends = a.ends[:0]
 }
 
+// addLabel appends a label value that is at most max_label_length long
+// (callers cut longer ones with label: addLabel stays small enough to be
+// inlined).
 func (a *Aggregator) addLabel(v string) {
-	if len(v) > a.maxLabel {
-		v = a.label(v)
-	}
 	a.key = append(a.key, v...)
 	a.endLabel()
 }

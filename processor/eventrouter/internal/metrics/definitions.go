@@ -116,7 +116,11 @@ func (a *Aggregator) observeUser(u *userMetric, name string, lr plog.LogRecord, 
 	for i := range u.labels {
 		p := &u.labels[i]
 		if p.src == srcEventName {
-			a.addLabel(name)
+			if len(name) > a.maxLabel {
+				a.addLabel(a.label(name))
+			} else {
+				a.addLabel(name)
+			}
 			continue
 		}
 		val, ok := p.lookup(lr, body, res)

@@ -23,8 +23,13 @@ func (s *state) value(dst pcommon.Value, level int, e *keyEntry) bool {
 		if !ok {
 			return false
 		}
-		str := s.text(v, ascii)
-		if s.opts.Redactor != nil {
+		var str string
+		if max := s.opts.MaxStringLength; max > 0 && len(v) > max {
+			str = s.longText(v, ascii, max)
+		} else {
+			str = s.arena.text(v, ascii)
+		}
+		if s.opts.Redactor != nil && len(str) >= event.MinCredentialLen {
 			str, _ = event.Scrub(str)
 		}
 		dst.SetStr(str)
@@ -263,12 +268,9 @@ func parseInt(b []byte) (int64, bool) {
 // arena hands out immutable strings copied into a chunk (see reserve). A
 // chunk never grows (a full one falls back to a plain copy), so the bytes
 // behind a string handed out are never written again.
-// text copies a string value into the arena, cut to MaxStringLength.
-func (s *state) text(v []byte, ascii bool) string {
-	max := s.opts.MaxStringLength
-	if max <= 0 || len(v) <= max {
-		return s.arena.text(v, ascii)
-	}
+// longText copies a string value longer than max into the arena, cut to
+// max bytes ending with event.Truncated.
+func (s *state) longText(v []byte, ascii bool, max int) string {
 	keep := max - len(event.Truncated)
 	for keep > 0 && !utf8.RuneStart(v[keep]) {
 		keep--
