@@ -180,7 +180,9 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	var task *taskState
 	if taskID != "" {
 		if task = a.tasks.get(taskID); task == nil {
-			makeRoom(a, a.tasks, taskCost+len(taskID))
+			if cost := taskCost + len(taskID); !a.budget.take(cost) {
+				makeRoom(a, a.tasks, cost)
+			}
 			task = a.tasks.insert(strings.Clone(taskID))
 		}
 		if attrTaskName != "" && attrTaskName != task.name {
@@ -319,7 +321,9 @@ func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
 		return s
 	}
 	k := string(a.skey)
-	makeRoom(a, a.steps, stepCost+len(k))
+	if cost := stepCost + len(k); !a.budget.take(cost) {
+		makeRoom(a, a.steps, cost)
+	}
 	s := a.steps.insert(k)
 	s.taskID = k[:len(taskID)]
 	return s

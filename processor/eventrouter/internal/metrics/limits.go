@@ -81,7 +81,8 @@ func (a *Aggregator) label(s string) string {
 }
 
 // makeRoom evicts the least recently used entries of l until n more bytes
-// fit the budget (or l is empty), then takes them.
+// fit the budget (or l is empty), then takes them. Callers try
+// budget.take first: the common case costs no call.
 func makeRoom[V any](a *Aggregator, l *lru[V], n int) {
 	for !a.budget.take(n) {
 		if l.len() == 0 {
