@@ -461,7 +461,9 @@ func (n *Normalizer) put(m pcommon.Map, k, v string) {
 	if max == 0 {
 		max = DefaultMaxValueLength
 	}
-	v, _ = Truncate(v, max)
+	if max > 0 && len(v) > max {
+		v, _ = Truncate(v, max)
+	}
 	if n.Redactor != nil && len(v) >= MinCredentialLen {
 		v, _ = n.Redactor.Scrub(v)
 	}
