@@ -93,7 +93,7 @@ generate: $(OCB) $(MDATAGEN)
 	$(OCB) --config builder-config.yaml --skip-compilation
 	PATH="$(CURDIR)/bin:$$PATH" $(GO) generate ./receiver/... ./processor/... ./exporter/...
 
-## faults-hostile: the hostile-input suite against the built collector (slow sender, big labels, amplification, secrets; about 40 s)
+## faults-hostile: the hostile-input suite against the built collector (slow sender, big labels, amplification, secrets; about 20 s)
 faults-hostile: $(BIN)
 	cd e2e && $(GO) test -count=1 -tags faults -timeout 10m ./hostile/...
 
