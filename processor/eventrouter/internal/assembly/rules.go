@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bytestr"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -360,7 +362,7 @@ func (a *Assembler) dbSpanName(st *taskState, e *Event) ref {
 	switch {
 	case e.DBOp != "" && e.DBTable != "":
 		a.nameBuf = append(append(append(a.nameBuf[:0], e.DBOp...), ' '), e.DBTable...)
-		return a.intern(st, b2s(a.nameBuf))
+		return a.intern(st, bytestr.View(a.nameBuf))
 	case e.DBOp != "":
 		return a.intern(st, e.DBOp)
 	}

@@ -127,11 +127,3 @@ func (st *taskState) hold2(k, v string) ref {
 	}
 	return ref{off: uint32(off), n: uint32(n)}
 }
-
-// b2s views b as a string, for a lookup that does not keep it.
-func b2s(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
-}

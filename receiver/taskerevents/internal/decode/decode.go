@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bytestr"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -642,7 +644,7 @@ func (s *state) timestamp(lr plog.LogRecord, at int) bool {
 		return s.content("bad timestamp: want an RFC 3339 time string, got %s", s.kindAt(at))
 	}
 	b := s.strAt(at)
-	ts, ok := event.ParseTime(b2s(b))
+	ts, ok := event.ParseTime(bytestr.View(b))
 	if !ok {
 		return s.content("bad timestamp %q: want an RFC 3339 time", b)
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bytestr"
+
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
 
@@ -219,7 +221,7 @@ func (s *state) lookup(k []byte) *keyEntry {
 		return e
 	}
 	if len(k) > maxKeyLen {
-		s.long = keyEntry{key: s.arena.str(k), sensitive: s.opts.Redactor.Sensitive(b2s(k))}
+		s.long = keyEntry{key: s.arena.str(k), sensitive: s.opts.Redactor.Sensitive(bytestr.View(k))}
 		return &s.long
 	}
 	if s.keys.len() >= maxKeyVerdicts {

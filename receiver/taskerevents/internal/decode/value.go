@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bytestr"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
@@ -217,7 +219,7 @@ func (s *state) number(dst pcommon.Value) bool {
 			return true
 		}
 	}
-	f, err := strconv.ParseFloat(b2s(tok), 64)
+	f, err := strconv.ParseFloat(bytestr.View(tok), 64)
 	if err != nil || math.IsInf(f, 0) {
 		return s.content("number %s is out of range", tok)
 	}
@@ -312,13 +314,4 @@ func (a *arena) text(b []byte, ascii bool) string {
 	start := len(a.buf)
 	a.buf = append(a.buf, b...)
 	return unsafe.String(&a.buf[start], len(b))
-}
-
-// b2s views b as a string without copying, for read-only use in a call that
-// does not keep it.
-func b2s(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }
