@@ -105,7 +105,7 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 
 // decide says what to do with lr, the idx-th record of the batch.
 func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsWork, n *counts) uint8 {
-	name, d, raw := c.r.classify(lr)
+	name, d, raw := v.classify(c.r, idx, lr)
 	if raw {
 		n.notNormalized++
 	}

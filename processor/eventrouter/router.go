@@ -43,7 +43,7 @@ type router struct {
 	// correlation ids of recent tasks, for the logs of their later events
 	correlations *event.Correlations
 
-	// redaction verdicts shared by the pipelines (verdicts.go): how many
+	// the reading of a batch shared by the pipelines (reading.go): how many
 	// pipelines take part (0: no sharing), and the latest batch's
 	verdictUsers atomic.Int32
 	verdicts     atomic.Pointer[verdicts]
@@ -131,7 +131,7 @@ func (s *sharedRouters) acquire(set connector.Settings, cfg *Config, sig signals
 	r.mu.Lock()
 	r.refs++
 	r.outputs |= sig
-	r.verdictUsers.Store(verdictUsers(r.outputs, r.filter.enabled()))
+	r.verdictUsers.Store(verdictUsers(r.outputs))
 	r.mu.Unlock()
 	return r, nil
 }

@@ -145,7 +145,7 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
-				name, d, raw := c.r.classify(lr)
+				name, d, raw := v.classify(c.r, idx, lr)
 				if raw {
 					n.notNormalized++
 				}

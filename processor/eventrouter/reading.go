@@ -1,18 +1,26 @@
 package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 )
 
-// Scanning a record for sensitive keys is a large part of the router's
-// work, and the metrics and logs pipelines both need the answer for the
-// same records: the collector hands the same batch to all three pipelines.
-// verdicts lets the first of them to look at a record share its answer with
-// the others. The traces pipeline finds it on the way while it reads the
-// record's attributes and payload for span assembly, for the price of
-// descending into nested values.
+// The collector hands the same batch to the connector's three pipelines
+// (traces, metrics, logs). A reading is what they share of it, so that each
+// record is read once:
+//
+//   - its classification (event name, route decision, whether it is an
+//     event nobody normalized), made for the whole batch by the first
+//     pipeline to get there;
+//   - its redaction verdict: scanning a record for sensitive keys is a large
+//     part of the router's work, and the metrics and logs pipelines both
+//     need the answer. The first to look shares its answer; the traces
+//     pipeline finds it on the way while it reads the record's attributes
+//     and payload for span assembly.
+//
+// Each pipeline keeps its own outputs and telemetry.
 //
 // Why sharing by batch identity is safe:
 //   - An entry is only used for the batch it was made for: plog.Logs is
@@ -38,6 +46,11 @@ type verdicts struct {
 	n     int
 	slots []atomic.Uint32 // per record in iteration order: verdictUnknown, ...
 	left  atomic.Int32    // pipelines that have not finished with it
+
+	once  sync.Once  // classifies every record, once
+	names []string   // per record: its event name, "" when it is no event to route
+	decs  []decision // per record: its route decision
+	raw   []bool     // per record: an event nobody normalized
 }
 
 const (
@@ -46,20 +59,46 @@ const (
 	verdictDirty
 )
 
-// verdictUsers is the number of pipelines that share verdicts: all of the
-// router's, when there are two or more and one of them (metrics, logs)
-// needs verdicts; else 0.
-func verdictUsers(outputs signals, redacting bool) int32 {
+// verdictUsers is the number of pipelines that share a batch's reading:
+// all of the router's when there are two or more; else 0 (a lone pipeline
+// reads on its own).
+func verdictUsers(outputs signals) int32 {
 	n := int32(0)
 	for _, s := range []signals{toTraces, toMetrics, toLogs} {
 		if outputs.has(s) {
 			n++
 		}
 	}
-	if !redacting || n < 2 || !outputs.has(toMetrics|toLogs) {
+	if n < 2 {
 		return 0
 	}
 	return n
+}
+
+// classify returns the event name, route decision and rawness of the i-th
+// record of the batch, lr: from the shared reading, made once for the whole
+// batch, or read on the spot when there is none.
+func (v *verdicts) classify(r *router, i int, lr plog.LogRecord) (string, decision, bool) {
+	if v == nil {
+		return r.classify(lr)
+	}
+	v.once.Do(func() { v.classifyAll(r) })
+	return v.names[i], v.decs[i], v.raw[i]
+}
+
+func (v *verdicts) classifyAll(r *router) {
+	v.names, v.decs, v.raw = make([]string, v.n), make([]decision, v.n), make([]bool, v.n)
+	i := 0
+	rls := v.ld.ResourceLogs()
+	for j := 0; j < rls.Len(); j++ {
+		sls := rls.At(j).ScopeLogs()
+		for k := 0; k < sls.Len(); k++ {
+			lrs := sls.At(k).LogRecords()
+			for l := 0; l < lrs.Len(); l, i = l+1, i+1 {
+				v.names[i], v.decs[i], v.raw[i] = r.classify(lrs.At(l))
+			}
+		}
+	}
 }
 
 // verdictsFor returns the shared verdicts of ld, or nil when there is no

@@ -138,11 +138,37 @@ func TestSharedVerdictsInterleavedBatches(t *testing.T) {
 
 func TestVerdictUsers(t *testing.T) {
 	all := toTraces | toMetrics | toLogs
-	assert.Equal(t, int32(3), verdictUsers(all, true))
-	assert.Equal(t, int32(2), verdictUsers(toMetrics|toLogs, true))
-	assert.Equal(t, int32(2), verdictUsers(toTraces|toLogs, true), "traces finds verdicts for logs")
-	assert.Equal(t, int32(2), verdictUsers(toTraces|toMetrics, true))
-	assert.Zero(t, verdictUsers(toLogs, true), "nobody to share with")
-	assert.Zero(t, verdictUsers(toTraces, true))
-	assert.Zero(t, verdictUsers(all, false), "nothing to find out without redaction")
+	assert.Equal(t, int32(3), verdictUsers(all))
+	assert.Equal(t, int32(2), verdictUsers(toMetrics|toLogs))
+	assert.Equal(t, int32(2), verdictUsers(toTraces|toLogs), "traces finds verdicts for logs")
+	assert.Equal(t, int32(2), verdictUsers(toTraces|toMetrics), "the classification is shared")
+	assert.Zero(t, verdictUsers(toLogs), "nobody to share with")
+	assert.Zero(t, verdictUsers(toTraces))
+}
+
+// Each record of a batch is classified once, whichever pipeline gets there
+// first, and every pipeline reads the same classification.
+func TestBatchClassifiedOnce(t *testing.T) {
+	h := newHarness(t, NewFactory(), createDefaultConfig(), "once")
+	defer h.shutdown(t)
+	ld := buildLogs(t, loadFixture(t))
+	r := h.conns[0].(*tracesConnector).r
+	v := r.verdictsFor(ld)
+	require.NotNil(t, v)
+	for i, c := range h.conns {
+		require.NoError(t, c.ConsumeLogs(context.Background(), ld), "pipeline %d", i)
+		require.Len(t, v.names, ld.LogRecordCount(), "classified by the first pipeline, kept for the others")
+	}
+	r.doneWith(v)
+	i := 0
+	rls := ld.ResourceLogs()
+	for j := 0; j < rls.Len(); j++ {
+		lrs := rls.At(j).ScopeLogs().At(0).LogRecords()
+		for k := 0; k < lrs.Len(); k, i = k+1, i+1 {
+			name, d, raw := r.classify(lrs.At(k))
+			require.Equal(t, name, v.names[i])
+			require.Equal(t, d, v.decs[i])
+			require.Equal(t, raw, v.raw[i])
+		}
+	}
 }
