@@ -343,18 +343,20 @@ func (a *Aggregator) stepStarted(lr plog.LogRecord, attrs pcommon.Map, task *tas
 	if taskID == "" || stepID == "" {
 		return
 	}
+	// every start event, whatever the attempt's state: the wait keeps the
+	// earliest, even when the attempt's end came first
+	stepName := attrStr(attrs, event.AttrStepName)
+	a.stepStartedAt(taskID, stepID, stepName, lr.Timestamp(), svc, taskName, ex)
 	s := a.step(taskID, stepID, attrInt(attrs, event.AttrStepAttempt))
 	if s.state != stateNone {
 		return
 	}
 	s.state = stateActive
-	stepName := attrStr(attrs, event.AttrStepName)
 	s.active = a.find(mStepsActive, svc, taskName, orUnknown(stepName))
 	s.active.value++
 	if task != nil {
 		task.activeSteps++
 	}
-	a.stepStartedAt(taskID, stepID, stepName, lr.Timestamp(), svc, taskName, ex)
 }
 
 func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, taskID string, svc int32, taskName, status string, ex *exemplar) {

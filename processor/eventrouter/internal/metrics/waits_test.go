@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -223,4 +224,31 @@ func TestWaitsBounded(t *testing.T) {
 	n, sum := histogram(t, got["tasker.step.wait.duration"], lStepName, "s")
 	assert.EqualValues(t, 3, n, "only the last three steps made viable are still known")
 	assert.InDelta(t, 0.108+0.109+0.110, sum, 1e-9)
+}
+
+// The sample delivered backwards gives every task and step the same queue
+// and wait durations as in order: each is recorded by whichever of its two
+// ends arrives second, and a step keeps its earliest start.
+func TestWaitsArrivalOrderIndependent(t *testing.T) {
+	s := loadSample(t)
+	inOrder := newAggregator(t, nil)
+	s.feed(inOrder, 0, len(s.records))
+	backwards := newAggregator(t, nil)
+	for i := len(s.records) - 1; i >= 0; i-- {
+		backwards.Observe(s.records[i], s.res)
+	}
+	_, want := snapshot(inOrder)
+	_, got := snapshot(backwards)
+	for _, name := range []string{"tasker.task.queue.duration", "tasker.step.wait.duration"} {
+		series := func(mi *metricInfo) map[string]string {
+			out := map[string]string{}
+			for _, p := range mi.points {
+				out[seriesKey(name, p)] = fmt.Sprintf("count %d sum %.6f buckets %v", p.count, p.sum, p.buckets)
+			}
+			return out
+		}
+		require.NotNil(t, got[name], name)
+		assert.Equal(t, series(want[name]), series(got[name]), name)
+	}
+	assert.EqualValues(t, 78, got["tasker.step.wait.duration"].total())
 }
