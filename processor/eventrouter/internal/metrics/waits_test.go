@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,4 +252,25 @@ func TestWaitsArrivalOrderIndependent(t *testing.T) {
 		assert.Equal(t, series(want[name]), series(got[name]), name)
 	}
 	assert.EqualValues(t, 78, got["tasker.step.wait.duration"].total())
+}
+
+// The waits table counts in max_state_bytes: past it, its oldest entries
+// make room, and what it holds stays within the cap.
+func TestWaitsStateBytes(t *testing.T) {
+	w := &waitSeq{t0: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		a: newAggregator(t, func(c *Config) { c.MaxStateBytes = 1 << 20; c.MaxTrackedSteps = 1 << 20 }), res: testResource("svc")}
+	before := w.a.Stats().StateBytes
+	ids := make([]any, 0, 100)
+	for batch := 0; batch < 200; batch++ {
+		ids = ids[:0]
+		for i := 0; i < 100; i++ {
+			ids = append(ids, fmt.Sprintf("step-%d-%d-%s", batch, i, strings.Repeat("x", 40)))
+		}
+		w.send(batch, "workflow.viable_steps_discovered", map[string]any{"task_id": batch, "task_name": "orders", "step_ids": ids})
+	}
+	st := w.a.Stats()
+	assert.LessOrEqual(t, st.StateBytes, int64(1<<20))
+	assert.Less(t, w.a.waits.len(), 20000, "the oldest waits gave way")
+	assert.Greater(t, w.a.waits.len(), 1000)
+	assert.Greater(t, st.StateBytes, before+int64(1000*waitCost))
 }
