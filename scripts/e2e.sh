@@ -9,13 +9,19 @@
 #   collector   events http://127.0.0.1:18088/v1/events, health :18133,
 #               metrics :18889 (tasker_*), own telemetry :18888
 #   files       .e2e/run/ (logs of every process, data/ the JSON/CSV outputs,
-#               sim.json the simulator's summary, e2e-test.log)
+#               sim.json the simulator's summary, sim-app-spans.json that of
+#               the --app-spans run, e2e-test.log)
 #
 # Then the operator's kit (docs/ALERTS.md, cmd/taskercheck): a second,
 # failure-heavy workload as service tasker-failing, and the tests that the
 # shipped alerting rules fire for it and not for the healthy one, and that
 # taskercheck passes against this stack and fails against an empty
 # Prometheus.
+#
+# Last, application spans (docs/IDS.md): a short third workload whose
+# simulated step handlers also send spans of their own straight to Jaeger
+# (OTLP/HTTP 14318), and the test that they sit under the right step attempt
+# of the right task.
 #
 # Environment: E2E_RATE [1500] events/s, E2E_DURATION [20s] of traffic,
 # E2E_SEED [20261126]. Everything started here is stopped by its process id
@@ -92,6 +98,23 @@ if [ "$status" -eq 0 ]; then
   log "alerts and taskercheck"
   set +e
   e2e_tests -test.run "$KIT"
+  status=$?
+  set -e
+fi
+
+if [ "$status" -eq 0 ]; then
+  # After every other check, whose exact counts its tasks would change;
+  # task ids 2000000.. keep them apart from the other workloads.
+  log "application spans: simulator --app-spans (40 tasks), then TestAppSpansInJaeger"
+  if ! "$ROOT/bin/taskersim" --endpoint http://127.0.0.1:18088/v1/events --seed "${E2E_SEED:-20261126}" \
+    --tasks 40 --first-task-id 2000000 --rate "$RATE" --batch 100 \
+    --app-spans --app-spans-endpoint 127.0.0.1:14318 --summary-json "$W/sim-app-spans.json"; then
+    log "the simulator failed; collector log tail:"
+    tail -n 40 "$W/collector.log"
+    exit 1
+  fi
+  set +e
+  (export E2E_APP_SPANS_SUMMARY="$W/sim-app-spans.json"; e2e_tests -test.run '^TestAppSpansInJaeger$')
   status=$?
   set -e
 fi

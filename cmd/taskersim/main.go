@@ -75,6 +75,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "taskersim:", err)
 		return exitUsage
 	}
+	var app *appSpans
+	if o.appSpans {
+		if app, err = newAppSpans(sendCtx, o); err != nil {
+			_ = snk.Close()
+			fmt.Fprintln(stderr, "taskersim:", err)
+			return exitUsage
+		}
+		snk = &withAppSpans{sink: snk, app: app}
+	}
 
 	stopOnCancel := context.AfterFunc(ctx, gen.Stop)
 	defer stopOnCancel()
@@ -128,6 +137,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if elapsed > 0 {
 		s.Rate = float64(s.EventsSent) / elapsed.Seconds()
+	}
+	if app != nil {
+		s.AppSpansSent = app.sent()
+		s.AppSpansDestination = o.appSpansEndpoint
 	}
 	code := exitOK
 	if sendErr != nil {
@@ -232,7 +245,10 @@ type summary struct {
 	TasksOTLP   int64   `json:"tasks_otlp,omitempty"` // tasks sent over OTLP when --otlp-share splits them
 	Elapsed     float64 `json:"elapsed_seconds"`
 	Rate        float64 `json:"events_per_second"`
-	Error       string  `json:"error,omitempty"`
+	// With --app-spans: the handler spans the OTLP endpoint accepted.
+	AppSpansSent        int64  `json:"app_spans_sent,omitempty"`
+	AppSpansDestination string `json:"app_spans_destination,omitempty"`
+	Error               string `json:"error,omitempty"`
 }
 
 func writeJSON(w io.Writer, s summary) {
@@ -255,6 +271,9 @@ func (s summary) writeText(w io.Writer) {
 	fmt.Fprintf(w, "  db queries         %d\n", s.DBQueries)
 	if s.TasksOTLP > 0 {
 		fmt.Fprintf(w, "  tasks over OTLP    %d\n", s.TasksOTLP)
+	}
+	if s.AppSpansDestination != "" {
+		fmt.Fprintf(w, "  app spans          %d sent to %s\n", s.AppSpansSent, s.AppSpansDestination)
 	}
 	fmt.Fprintf(w, "  secrets planted    %d task contexts\n", s.SecretsPlanted)
 	d := s.WorkflowDuration

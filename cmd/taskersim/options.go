@@ -42,6 +42,12 @@ type options struct {
 	dryRun        bool
 	out           string
 
+	// application spans (docs/IDS.md)
+	appSpans         bool
+	appSpansEndpoint string
+	appServiceName   string
+	traceNamespace   string
+
 	// workload
 	rate         float64
 	tasks        int
@@ -103,6 +109,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.serviceName, "service-name", "tasker-sim", "service.name resource attribute of OTLP log records")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "write the stream to --out (default stdout) instead of sending")
 	fs.StringVar(&o.out, "out", "", "write the stream to this file (one event per line; - is stdout) instead of sending")
+	fs.BoolVar(&o.appSpans, "app-spans", false, "also send each step attempt's handler span over OTLP/HTTP to --app-spans-endpoint, as a child of the attempt's span (docs/IDS.md)")
+	fs.StringVar(&o.appSpansEndpoint, "app-spans-endpoint", "127.0.0.1:4318", "OTLP/HTTP traces endpoint of --app-spans: host:port or a URL (path /v1/traces when none)")
+	fs.StringVar(&o.appServiceName, "app-service-name", "tasker-handlers", "service.name resource attribute of --app-spans")
+	fs.StringVar(&o.traceNamespace, "trace-namespace", "", "the collector's trace_namespace, which --app-spans needs to compute the tasks' trace ids")
 
 	fs.Float64Var(&o.rate, "rate", 0, "events per second, streamed in real time (0: as fast as possible on a virtual clock)")
 	fs.IntVar(&o.tasks, "tasks", defaultTasks, "number of tasks (0: until --duration or interrupt)")
@@ -158,6 +168,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("--otlp-share must be between 0 and 1")
 	case o.set["otlp-share"] && o.otlpEndpoint == "":
 		return nil, errors.New("--otlp-share needs --otlp-endpoint")
+	case o.appSpans && o.sendsNothing():
+		return nil, errors.New("--app-spans and --dry-run/--out exclude each other")
+	case o.appSpans && o.appSpansEndpoint == "":
+		return nil, errors.New("--app-spans needs --app-spans-endpoint")
 	}
 	if !o.sendsNothing() && o.otlpShare() < 1 {
 		eps := splitList(o.endpoint)

@@ -37,6 +37,8 @@ var routerMetrics = []routerMetric{
 	{"tasker_db_query_duration_seconds", histogram, []string{"table", "operation"}},
 	{"tasker_slow_operations_total", counter, []string{"kind"}},
 	{"tasker_events_total", counter, []string{"event"}},
+	{"tasker_task_queue_duration_seconds", histogram, []string{"task_name"}},
+	{"tasker_step_wait_duration_seconds", histogram, []string{"task_name", "step_name"}},
 }
 
 // targetLabels are added to every series by the prometheus exporter (job

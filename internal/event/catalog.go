@@ -48,17 +48,18 @@ type Metric uint8
 
 const (
 	MetricNone          Metric = iota
-	MetricTaskStart            // the task becomes active (tasker.tasks.active)
+	MetricTaskStart            // the task becomes active (tasker.tasks.active) and ends its queue time
 	MetricTaskOutcome          // tasker.tasks and tasker.workflow.duration, by Outcome
 	MetricTaskEnded            // the task stops being active
 	MetricTaskRetry            // the task may start again
-	MetricStepStart            // the attempt becomes active (tasker.steps.active)
+	MetricStepStart            // the attempt becomes active (tasker.steps.active) and ends its step's wait
 	MetricStepOutcome          // tasker.steps and tasker.step.duration, by Outcome
 	MetricStepRetry            // tasker.step.retries
 	MetricBackoff              // tasker.step.backoff
-	MetricEnqueue              // tasker.tasks.enqueued
+	MetricEnqueue              // tasker.tasks.enqueued; the task's queue time starts
 	MetricQuery                // tasker.db.query.duration (and slow queries)
 	MetricSlowOperation        // tasker.slow_operations
+	MetricStepsViable          // the listed steps start waiting (tasker.step.wait.duration)
 )
 
 // Signals are the outputs of the router's tasker preset.
@@ -126,7 +127,7 @@ var catalog = [...]Info{
 	{Name: "workflow.task_failed", Signals: All, Severity: LevelError, Span: SpanEvent, Metric: MetricTaskEnded},
 	{Name: "workflow.step_completed", Signals: All, Severity: LevelInfo, Span: SpanEvent},
 	{Name: "workflow.step_failed", Signals: All, Severity: LevelError, Span: SpanEvent},
-	{Name: "workflow.viable_steps_discovered", Signals: All, Severity: LevelInfo, Span: SpanBatch},
+	{Name: "workflow.viable_steps_discovered", Signals: All, Severity: LevelInfo, Span: SpanBatch, Metric: MetricStepsViable},
 	{Name: "workflow.no_viable_steps", Signals: All, Severity: LevelInfo, Span: SpanEvent},
 	{Name: "workflow.orchestration_requested", Signals: All, Severity: LevelInfo, Span: SpanEvent},
 	{Name: "workflow.task_finalization_started", Signals: All, Severity: LevelInfo, Span: SpanPassStart, Pass: PassFinalize},

@@ -345,25 +345,6 @@ func (x id) slot(n int) int {
 	return int(x.text[len(x.text)-1]) % n
 }
 
-// DBSpanID is the id of one database query span: the query is identified by
-// its step, its start (or, lacking one, its timestamp) and its text.
-func DBSpanID(taskID, stepID, startedAt, timestamp, sql string) pcommon.SpanID {
-	when := startedAt
-	if when == "" {
-		when = timestamp
-	}
-	var buf [256]byte
-	b := append(buf[:0], stepID...)
-	b = append(b, '@')
-	b = append(b, when...)
-	b = append(b, '#')
-	if len(sql) > 128 {
-		sql = sql[:128]
-	}
-	b = append(b, sql...)
-	return SpanIDBytes(RoleDB, taskID, b, 0)
-}
-
 // Severity maps an event name to a log severity: failures are errors,
 // retries, backoff, cancellations and warnings of the engine are warnings,
 // everything else is informational.

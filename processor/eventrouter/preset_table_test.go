@@ -38,17 +38,18 @@ func presetTable() string {
 	}
 	metricText := map[event.Metric]string{
 		event.MetricNone:          "–",
-		event.MetricTaskStart:     "`tasker.tasks.active` +1",
+		event.MetricTaskStart:     "`tasker.tasks.active` +1, `tasker.task.queue.duration`",
 		event.MetricTaskOutcome:   "`tasker.tasks`, `tasker.workflow.duration`",
 		event.MetricTaskEnded:     "`tasker.tasks.active` −1",
 		event.MetricTaskRetry:     "– (the task may start again)",
-		event.MetricStepStart:     "`tasker.steps.active` +1",
+		event.MetricStepStart:     "`tasker.steps.active` +1, `tasker.step.wait.duration`",
 		event.MetricStepOutcome:   "`tasker.steps`, `tasker.step.duration`",
 		event.MetricStepRetry:     "`tasker.step.retries`",
 		event.MetricBackoff:       "`tasker.step.backoff`",
-		event.MetricEnqueue:       "`tasker.tasks.enqueued`",
+		event.MetricEnqueue:       "`tasker.tasks.enqueued`, `tasker.task.queue.duration`",
 		event.MetricQuery:         "`tasker.db.query.duration`, `tasker.slow_operations`",
 		event.MetricSlowOperation: "`tasker.slow_operations`",
+		event.MetricStepsViable:   "`tasker.step.wait.duration`",
 	}
 	var b strings.Builder
 	b.WriteString("| event | signals | severity | in the trace | metrics it feeds (besides `tasker.events`) |\n| --- | --- | --- | --- | --- |\n")

@@ -67,6 +67,7 @@ type Aggregator struct {
 
 	tasks *lru[taskState]
 	steps *lru[stepState]
+	waits *lru[waitState] // by task and step id, and by task for its queue (waits.go)
 
 	slowStep, slowQuery float64 // seconds
 	exemplars           bool
@@ -76,6 +77,7 @@ type Aggregator struct {
 	key  []byte
 	ends []int
 	skey []byte
+	wkey []byte
 
 	maxLabel  int    // max_label_length
 	budget    budget // max_state_bytes
@@ -101,6 +103,7 @@ func New(cfg Config) (*Aggregator, error) {
 		skey:       make([]byte, 0, 64),
 		maxLabel:   cfg.MaxLabelLength,
 		budget:     budget{max: cfg.MaxStateBytes},
+		wkey:       make([]byte, 0, 64),
 	}
 	for i, d := range builtins {
 		if d.kind == kindHistogram {
@@ -111,6 +114,7 @@ func New(cfg Config) (*Aggregator, error) {
 	a.user = compileDefinitions(cfg.Definitions, bounds, cfg.MaxSeriesPerMetric, &a.budget)
 	a.tasks = newLRU(cfg.MaxTrackedTasks, a.evictTask)
 	a.steps = newLRU(cfg.MaxTrackedSteps, a.evictStep)
+	a.waits = newLRU(cfg.MaxTrackedSteps, a.evictWait)
 	return a, nil
 }
 
@@ -205,6 +209,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 			task.active = a.find(mTasksActive, svc, taskName)
 			task.active.value++
 		}
+		a.queueMark(taskID, false, lr.Timestamp(), svc, taskName, ex)
 	case "task.completed":
 		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "completed", ex)
 	case "task.failed":
@@ -219,9 +224,12 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		// a retried task runs again: let its next start count
 		if task != nil && task.state == stateFinished {
 			task.state = stateNone
+			a.queueReset(taskID)
 		}
 	case "step.execution_requested", "step.before_handle":
-		a.stepStarted(attrs, task, taskID, svc, taskName)
+		a.stepStarted(lr, attrs, task, taskID, svc, taskName, ex)
+	case "workflow.viable_steps_discovered":
+		a.stepsViable(payload, taskID, lr.Timestamp(), svc, taskName, ex)
 	case "step.completed":
 		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "completed", ex)
 	case "step.failed":
@@ -238,6 +246,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		}
 	case "observability.task.enqueue":
 		a.find(mTasksEnqueued, svc, orUnknown(attrStr(attrs, event.AttrQueueName))).add(1, ex)
+		a.queueMark(taskID, true, lr.Timestamp(), svc, taskName, ex)
 	case "database.query_executed":
 		d, ok := payloadFloat(payload, event.FieldDuration)
 		if !ok {
@@ -329,17 +338,21 @@ func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
 	return s
 }
 
-func (a *Aggregator) stepStarted(attrs pcommon.Map, task *taskState, taskID string, svc int32, taskName string) {
+func (a *Aggregator) stepStarted(lr plog.LogRecord, attrs pcommon.Map, task *taskState, taskID string, svc int32, taskName string, ex *exemplar) {
 	stepID := attrStr(attrs, event.AttrStepID)
 	if taskID == "" || stepID == "" {
 		return
 	}
+	// every start event, whatever the attempt's state: the wait keeps the
+	// earliest, even when the attempt's end came first
+	stepName := attrStr(attrs, event.AttrStepName)
+	a.stepStartedAt(taskID, stepID, stepName, lr.Timestamp(), svc, taskName, ex)
 	s := a.step(taskID, stepID, attrInt(attrs, event.AttrStepAttempt))
 	if s.state != stateNone {
 		return
 	}
 	s.state = stateActive
-	s.active = a.find(mStepsActive, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName)))
+	s.active = a.find(mStepsActive, svc, taskName, orUnknown(stepName))
 	s.active.value++
 	if task != nil {
 		task.activeSteps++

@@ -14,6 +14,8 @@ const (
 	mDBQueryDuration
 	mSlowOperations
 	mEvents
+	mTaskQueueDuration
+	mStepWaitDuration
 	numBuiltins
 )
 
@@ -74,4 +76,10 @@ var builtins = [numBuiltins]desc{
 	mEvents: {name: "tasker.events", unit: "{event}", kind: kindCounter, ints: true,
 		description: "Events observed, by event name.",
 		labels:      []string{lEvent}},
+	mTaskQueueDuration: {name: "tasker.task.queue.duration", unit: "s", kind: kindHistogram,
+		description: "Time tasks waited in their queue, from enqueue to start.",
+		labels:      []string{lTaskName}},
+	mStepWaitDuration: {name: "tasker.step.wait.duration", unit: "s", kind: kindHistogram,
+		description: "Time steps waited to run, from being made viable to their attempt's start.",
+		labels:      []string{lTaskName, lStepName}},
 }

@@ -53,6 +53,9 @@ func TestPrometheusNames(t *testing.T) {
 		"tasker.db.query.duration": "tasker_db_query_duration_seconds",
 		"tasker.slow_operations":   "tasker_slow_operations_total",
 		"tasker.events":            "tasker_events_total",
+
+		"tasker.task.queue.duration": "tasker_task_queue_duration_seconds",
+		"tasker.step.wait.duration":  "tasker_step_wait_duration_seconds",
 	}
 	namer := otlptranslator.MetricNamer{WithMetricSuffixes: true, UTF8Allowed: false}
 	labels := otlptranslator.LabelNamer{UTF8Allowed: false}
