@@ -202,52 +202,43 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		taskName = unknown
 	}
 
-	switch name {
-	case "task.start_requested", "workflow.task_started":
+	// what the event means comes from the event catalog; names outside it
+	// feed tasker.events and user-defined metrics only
+	in, _ := event.Lookup(name)
+	switch in.Metric {
+	case event.MetricTaskStart:
 		if task != nil && task.state == stateNone {
 			task.state = stateActive
 			task.active = a.find(mTasksActive, svc, taskName)
 			task.active.value++
 		}
 		a.queueMark(taskID, false, lr.Timestamp(), svc, taskName, ex)
-	case "task.completed":
-		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "completed", ex)
-	case "task.failed":
-		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "failed", ex)
-	case "task.cancelled":
-		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "cancelled", ex)
-	case "task.resolved_manually":
-		a.taskOutcome(lr, payload, task, taskID, svc, taskName, "resolved_manually", ex)
-	case "workflow.task_completed", "workflow.task_failed":
+	case event.MetricTaskOutcome:
+		a.taskOutcome(lr, payload, task, taskID, svc, taskName, in.Outcome, ex)
+	case event.MetricTaskEnded:
 		a.taskEnded(task, taskID)
-	case "task.retry_requested":
+	case event.MetricTaskRetry:
 		// a retried task runs again: let its next start count
 		if task != nil && task.state == stateFinished {
 			task.state = stateNone
 			a.queueReset(taskID)
 		}
-	case "step.execution_requested", "step.before_handle":
+	case event.MetricStepStart:
 		a.stepStarted(lr, attrs, task, taskID, svc, taskName, ex)
-	case "workflow.viable_steps_discovered":
+	case event.MetricStepsViable:
 		a.stepsViable(payload, taskID, lr.Timestamp(), svc, taskName, ex)
-	case "step.completed":
-		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "completed", ex)
-	case "step.failed":
-		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "failed", ex)
-	case "step.cancelled":
-		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "cancelled", ex)
-	case "step.resolved_manually":
-		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, "resolved_manually", ex)
-	case "step.retry_requested":
+	case event.MetricStepOutcome:
+		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, in.Outcome, ex)
+	case event.MetricStepRetry:
 		a.find(mStepRetries, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName))).add(1, ex)
-	case "observability.step.backoff":
+	case event.MetricBackoff:
 		if d, ok := payloadFloat(payload, event.FieldBackoffSeconds); ok && d >= 0 {
 			a.find(mStepBackoff, svc, orUnknown(payloadStr(payload, event.FieldBackoffType))).observe(d, a.tables[mStepBackoff].bounds, ex)
 		}
-	case "observability.task.enqueue":
+	case event.MetricEnqueue:
 		a.find(mTasksEnqueued, svc, orUnknown(attrStr(attrs, event.AttrQueueName))).add(1, ex)
 		a.queueMark(taskID, true, lr.Timestamp(), svc, taskName, ex)
-	case "database.query_executed":
+	case event.MetricQuery:
 		d, ok := payloadFloat(payload, event.FieldDuration)
 		if !ok {
 			d, ok = elapsed(lr, payload)
@@ -260,7 +251,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 				a.find(mSlowOperations, svc, "query").add(1, ex)
 			}
 		}
-	case "performance.slow_operation":
+	case event.MetricSlowOperation:
 		kind := payloadStr(payload, "kind")
 		if kind == "" {
 			if kind = payloadStr(payload, "operation_type"); kind == "" {
