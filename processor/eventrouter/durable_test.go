@@ -366,3 +366,29 @@ func TestRedeliveredTerminalEventsCountOnce(t *testing.T) {
 	require.Positive(t, compared)
 	t.Logf("%d data points compared", compared)
 }
+
+// The end of an orchestration pass delivered again alone, after its task
+// was emitted, is not a new pass: nothing is emitted.
+func TestLateHalfPassEmitsNothing(t *testing.T) {
+	events := taskEvents(t, 3)
+	var end []fixtureEvent
+	for _, ev := range events {
+		if ev.Name == "workflow.task_finalization_completed" {
+			end = append(end, ev)
+		}
+	}
+	require.NotEmpty(t, end)
+	cfg := holdAll()
+	cfg.Traces.TaskEndGrace = 0
+	sink := new(consumertest.TracesSink)
+	c := newTracesOnly(t, cfg, sink)
+	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
+	ctx := context.Background()
+	require.NoError(t, c.ConsumeLogs(ctx, buildLogs(t, events)))
+	require.NoError(t, c.emit(ctx, c.asm.Advance, time.Now().Add(time.Second)))
+	first := len(rows(sink.AllTraces()))
+	require.Positive(t, first)
+	require.NoError(t, c.ConsumeLogs(ctx, buildLogs(t, end)))
+	require.NoError(t, c.emit(ctx, c.asm.Advance, time.Now().Add(2*time.Second)))
+	assert.Len(t, rows(sink.AllTraces()), first, "the lone end of a pass adds no span")
+}

@@ -99,7 +99,8 @@ func (a *Assembler) expireTomb(force bool) {
 // keepLate filters the spans of a task released again after a tombstone was
 // left: a span already emitted complete is a duplicate; one emitted
 // unfinished comes again only complete, under its first parent; a span the
-// task never had gets the parent its emitted relatives suggest.
+// task never had gets the parent its emitted relatives suggest, except half
+// an orchestration pass, which is dropped.
 func (a *Assembler) keepLate(st *taskState, t *tombstone, all []*span) []*span {
 	n := 0
 	for _, sp := range all {
@@ -110,6 +111,13 @@ func (a *Assembler) keepLate(st *taskState, t *tombstone, all []*span) []*span {
 				continue
 			}
 			sp.parent = t.spans[i].parent
+		} else if sp.role == roleOrchestration && !isComplete(sp) {
+			// half of a pass: its id comes from the mark that came (the
+			// start's time, else the end's), so a lone end of a pass whose
+			// start went out before cannot be told from a new pass
+			sp.set(dup, true)
+			a.stats.Duplicates++
+			continue
 		} else if sp.role != roleTask && sp.parent == st.taskSpan {
 			sp.parent = a.lateParent(st, t, sp)
 		}
