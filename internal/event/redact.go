@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -64,7 +66,16 @@ func (c RedactionConfig) Validate() error {
 type Redactor struct {
 	fragments [][]byte // normal form
 	allow     []string // normal form, with its framing '_'
+
+	// verdicts of keys met before: matching a key against every fragment
+	// costs far more than a map lookup, and the same few dozen keys come
+	// back in every event (copy on write, so reads take no lock; bounded)
+	mu    sync.Mutex
+	known atomic.Pointer[map[string]bool]
 }
+
+// maxKnownKeys bounds the verdicts a Redactor remembers.
+const maxKnownKeys = 4096
 
 // NewRedactor compiles a configuration; it returns nil when filtering is off.
 func NewRedactor(c RedactionConfig) *Redactor {
@@ -91,6 +102,39 @@ func (r *Redactor) Sensitive(key string) bool {
 	if r == nil {
 		return false
 	}
+	if m := r.known.Load(); m != nil {
+		if v, ok := (*m)[key]; ok {
+			return v
+		}
+	}
+	v := r.match(key)
+	r.remember(key, v)
+	return v
+}
+
+// remember keeps the verdict on key, while there is room.
+func (r *Redactor) remember(key string, v bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var n int
+	old := r.known.Load()
+	if old != nil {
+		if n = len(*old); n >= maxKnownKeys {
+			return
+		}
+	}
+	m := make(map[string]bool, n+1)
+	if old != nil {
+		for k, x := range *old {
+			m[k] = x
+		}
+	}
+	m[strings.Clone(key)] = v // the key may be a view into a batch
+	r.known.Store(&m)
+}
+
+// match compares key, in normal form, with the fragments.
+func (r *Redactor) match(key string) bool {
 	var buf [96]byte
 	k := appendNormalKey(buf[:0], key, true)
 	for _, f := range r.fragments {
