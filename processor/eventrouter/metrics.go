@@ -90,18 +90,8 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
-				name, d, raw := v.classify(c.r, idx, lr)
-				if raw {
-					n.notNormalized++
-				}
-				switch {
-				case d.drop:
-					n.dropped++
-					continue
-				case d.unrouted():
-					n.unrouted++
-					continue
-				case name == "" || !d.to.has(toMetrics):
+				name, _, ok := v.routedTo(c.r, toMetrics, idx, lr, &n)
+				if !ok {
 					continue
 				}
 				// the aggregator only ever sees redacted events; the input is

@@ -86,6 +86,25 @@ func (v *verdicts) classify(r *router, i int, lr plog.LogRecord) (string, decisi
 	return v.names[i], v.decs[i], v.raw[i]
 }
 
+// routedTo classifies the i-th record of the batch, lr, for the pipeline of
+// signal sig, counting what it does not get; ok reports whether it is an
+// event routed to sig.
+func (v *verdicts) routedTo(r *router, sig signals, i int, lr plog.LogRecord, n *counts) (name string, d decision, ok bool) {
+	name, d, raw := v.classify(r, i, lr)
+	if raw {
+		n.notNormalized++
+	}
+	switch {
+	case d.drop:
+		n.dropped++
+		return "", d, false
+	case d.unrouted():
+		n.unrouted++
+		return "", d, false
+	}
+	return name, d, name != "" && d.to.has(sig)
+}
+
 func (v *verdicts) classifyAll(r *router) {
 	v.names, v.decs, v.raw = make([]string, v.n), make([]decision, v.n), make([]bool, v.n)
 	i := 0

@@ -145,18 +145,8 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
-				name, d, raw := v.classify(c.r, idx, lr)
-				if raw {
-					n.notNormalized++
-				}
-				switch {
-				case d.drop:
-					n.dropped++
-					continue
-				case d.unrouted():
-					n.unrouted++
-					continue
-				case name == "" || !d.to.has(toTraces):
+				name, d, ok := v.routedTo(c.r, toTraces, idx, lr, &n)
+				if !ok {
 					continue
 				}
 				sampledOut := !d.sampler.keep(lr.TraceID())
