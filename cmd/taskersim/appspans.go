@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,18 +46,11 @@ func newAppSpans(ctx context.Context, o *options) (*appSpans, error) {
 			MaxElapsedTime:  o.maxRetryWait,
 		}),
 	}
-	if strings.Contains(o.appSpansEndpoint, "://") {
-		u, err := url.Parse(o.appSpansEndpoint)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("--app-spans-endpoint %q is not host:port or a URL", o.appSpansEndpoint)
-		}
-		if u.Path == "" || u.Path == "/" {
-			u.Path = "/v1/traces"
-		}
-		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
-	} else {
-		opts = append(opts, otlptracehttp.WithEndpoint(o.appSpansEndpoint), otlptracehttp.WithInsecure())
+	endpoint, err := otlpURL("--app-spans-endpoint", o.appSpansEndpoint, "/v1/traces")
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, otlptracehttp.WithEndpointURL(endpoint))
 	if o.gzip {
 		opts = append(opts, otlptracehttp.WithCompression(otlptracehttp.GzipCompression))
 	}

@@ -46,18 +46,11 @@ func newOTLPSink(ctx context.Context, o *options) (*otlpSink, error) {
 			MaxElapsedTime:  o.maxRetryWait,
 		}),
 	}
-	if strings.Contains(o.otlpEndpoint, "://") {
-		u, err := url.Parse(o.otlpEndpoint)
-		if err != nil || u.Host == "" {
-			return nil, fmt.Errorf("--otlp-endpoint %q is not host:port or a URL", o.otlpEndpoint)
-		}
-		if u.Path == "" || u.Path == "/" {
-			u.Path = "/v1/logs"
-		}
-		opts = append(opts, otlploghttp.WithEndpointURL(u.String()))
-	} else {
-		opts = append(opts, otlploghttp.WithEndpoint(o.otlpEndpoint), otlploghttp.WithInsecure())
+	endpoint, err := otlpURL("--otlp-endpoint", o.otlpEndpoint, "/v1/logs")
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, otlploghttp.WithEndpointURL(endpoint))
 	if o.gzip {
 		opts = append(opts, otlploghttp.WithCompression(otlploghttp.GzipCompression))
 	}
@@ -251,4 +244,22 @@ func (p *syncBatcher) Shutdown(ctx context.Context) error {
 		err = serr
 	}
 	return err
+}
+
+// otlpURL turns an OTLP/HTTP destination given as host:port (plain HTTP) or
+// as a URL into the URL the exporters take, with path as the signal's path
+// when the URL names none.
+func otlpURL(flag, v, path string) (string, error) {
+	raw := v
+	if !strings.Contains(v, "://") {
+		raw = "http://" + v
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%s %q is not host:port or a URL", flag, v)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = path
+	}
+	return u.String(), nil
 }
