@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -14,10 +16,8 @@ import (
 // the bound); ids longer than MaxSpreadCorrelation are not spread, so that
 // no input is copied onto many outputs.
 type Correlations struct {
-	mu   sync.Mutex
-	m    map[pcommon.TraceID]string
-	ring []pcommon.TraceID
-	next int
+	mu sync.Mutex
+	m  *bounded.Map[pcommon.TraceID, string]
 }
 
 // Bounds of a Correlations table.
@@ -28,7 +28,7 @@ const (
 
 // NewCorrelations returns an empty table.
 func NewCorrelations() *Correlations {
-	return &Correlations{m: make(map[pcommon.TraceID]string, 1024)}
+	return &Correlations{m: bounded.New[pcommon.TraceID, string](MaxCorrelations)}
 }
 
 // Learn remembers corr as the correlation id of the task of trace id.
@@ -38,26 +38,15 @@ func (c *Correlations) Learn(id pcommon.TraceID, corr string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.m[id]; ok {
-		if old != corr {
-			c.m[id] = strings.Clone(corr)
-		}
-		return
+	if old, ok := c.m.Get(id); !ok || old != corr {
+		c.m.Put(id, strings.Clone(corr)) // corr may be a view into a batch
 	}
-	if len(c.ring) < MaxCorrelations {
-		c.ring = append(c.ring, id)
-	} else {
-		delete(c.m, c.ring[c.next])
-		c.ring[c.next] = id
-		c.next = (c.next + 1) % MaxCorrelations
-	}
-	c.m[id] = strings.Clone(corr)
 }
 
 // Lookup returns the correlation id of the task of trace id, if known.
 func (c *Correlations) Lookup(id pcommon.TraceID) (string, bool) {
 	c.mu.Lock()
-	corr, ok := c.m[id]
+	corr, ok := c.m.Get(id)
 	c.mu.Unlock()
 	return corr, ok
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"sync"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -15,16 +17,14 @@ import (
 // manually counts both. It holds the last maxCountedTerminals as 8-byte
 // digests (about 1.5 MiB with the map); older repeats count again.
 type countedTerminals struct {
-	mu   sync.Mutex
-	m    map[uint64]struct{}
-	ring []uint64
-	next int
+	mu sync.Mutex
+	m  *bounded.Map[uint64, struct{}]
 }
 
 const maxCountedTerminals = 1 << 16
 
 func newCountedTerminals() *countedTerminals {
-	return &countedTerminals{m: make(map[uint64]struct{}, 1024)}
+	return &countedTerminals{m: bounded.New[uint64, struct{}](maxCountedTerminals)}
 }
 
 // digest mixes the ids and the name into 64 bits (the ids are already
@@ -44,16 +44,5 @@ func (c *countedTerminals) first(trace pcommon.TraceID, span pcommon.SpanID, nam
 	k := digest(trace, span, name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[k]; ok {
-		return false
-	}
-	if len(c.ring) < maxCountedTerminals {
-		c.ring = append(c.ring, k)
-	} else {
-		delete(c.m, c.ring[c.next])
-		c.ring[c.next] = k
-		c.next = (c.next + 1) % maxCountedTerminals
-	}
-	c.m[k] = struct{}{}
-	return true
+	return c.m.Put(k, struct{}{})
 }
