@@ -1,44 +1,96 @@
-// Package bounded keeps the latest entries of a map: a fixed number of
-// keys, the oldest forgotten first.
+// Package bounded keeps the latest keys of a set: a fixed number of them,
+// the oldest forgotten first.
 package bounded // import "github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
 
-// Map holds at most Max entries; a new key past that evicts the oldest. It
-// is not safe for concurrent use.
-type Map[K comparable, V any] struct {
-	max  int
-	m    map[K]V
-	ring []K
-	next int
+// Set holds at most max uint64 keys; a new key past that evicts the
+// oldest. Keys are expected to be uniform (hashes, digests). It holds no
+// Go pointers and answers with one probe sequence in a flat table (open
+// addressing, linear probing, at most half full), where a Go map of the
+// same keys with its eviction ring took three map operations per new key,
+// each a cache miss at this size. It is not safe for concurrent use.
+type Set struct {
+	slots []uint64 // 0 is an empty slot: key 0 is stored as 1
+	mask  uint64
+	ring  []uint64 // the keys in the order they came
+	next  int      // the oldest key's place in ring, once it is full
+	max   int
 }
 
-// New returns an empty map of at most max entries.
-func New[K comparable, V any](max int) *Map[K, V] {
-	return &Map[K, V]{max: max, m: make(map[K]V, min(max, 1024))}
-}
-
-// Get returns the value of k.
-func (b *Map[K, V]) Get(k K) (V, bool) {
-	v, ok := b.m[k]
-	return v, ok
-}
-
-// Put sets the value of k; a new key takes the place of the oldest when the
-// map is full. It reports whether k is new.
-func (b *Map[K, V]) Put(k K, v V) bool {
-	if _, ok := b.m[k]; ok {
-		b.m[k] = v
-		return false
+// NewSet returns an empty set of at most max keys.
+func NewSet(max int) *Set {
+	n := 8
+	for n < 2*max {
+		n <<= 1
 	}
-	if len(b.ring) < b.max {
-		b.ring = append(b.ring, k)
+	return &Set{slots: make([]uint64, n), mask: uint64(n - 1), ring: make([]uint64, 0, min(max, 1024)), max: max}
+}
+
+// Add adds k and reports whether it was new.
+func (s *Set) Add(k uint64) bool {
+	if k == 0 {
+		k = 1
+	}
+	i := s.home(k)
+	for ; s.slots[i] != 0; i = (i + 1) & s.mask {
+		if s.slots[i] == k {
+			return false
+		}
+	}
+	if len(s.ring) < s.max {
+		s.ring = append(s.ring, k)
 	} else {
-		delete(b.m, b.ring[b.next])
-		b.ring[b.next] = k
-		b.next = (b.next + 1) % b.max
+		old := s.ring[s.next]
+		s.ring[s.next] = k
+		s.next = (s.next + 1) % s.max
+		s.remove(old)
+		// the removal may have moved keys into the probe sequence: look
+		// for the free slot again
+		for i = s.home(k); s.slots[i] != 0; i = (i + 1) & s.mask {
+		}
 	}
-	b.m[k] = v
+	s.slots[i] = k
 	return true
 }
 
-// Len is the number of entries.
-func (b *Map[K, V]) Len() int { return len(b.m) }
+// Has reports whether k is in the set.
+func (s *Set) Has(k uint64) bool {
+	if k == 0 {
+		k = 1
+	}
+	for i := s.home(k); s.slots[i] != 0; i = (i + 1) & s.mask {
+		if s.slots[i] == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of keys held.
+func (s *Set) Len() int { return len(s.ring) }
+
+// home is the first slot of k's probe sequence (a multiplicative hash, so
+// that keys that are not quite uniform still spread).
+func (s *Set) home(k uint64) uint64 { return (k * 0x9e3779b97f4a7c15 >> 20) & s.mask }
+
+// remove deletes k, which is in the set, shifting the keys after it back
+// so that every probe sequence stays unbroken (no tombstones).
+func (s *Set) remove(k uint64) {
+	i := s.home(k)
+	for s.slots[i] != k {
+		i = (i + 1) & s.mask
+	}
+	for j := i; ; {
+		j = (j + 1) & s.mask
+		if s.slots[j] == 0 {
+			break
+		}
+		h := s.home(s.slots[j])
+		// the key at j may move to i unless its home lies cyclically in (i, j]
+		if i <= j && i < h && h <= j || i > j && (i < h || h <= j) {
+			continue
+		}
+		s.slots[i] = s.slots[j]
+		i = j
+	}
+	s.slots[i] = 0
+}

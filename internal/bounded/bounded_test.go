@@ -1,31 +1,97 @@
 package bounded
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
-func TestMapForgetsOldestFirst(t *testing.T) {
-	m := New[int, string](3)
-	for i := 1; i <= 3; i++ {
-		if !m.Put(i, "v") {
-			t.Fatalf("key %d is new", i)
+func TestSetForgetsOldestFirst(t *testing.T) {
+	s := NewSet(3)
+	for k := uint64(1); k <= 3; k++ {
+		if !s.Add(k) {
+			t.Fatalf("key %d is new", k)
 		}
 	}
-	if m.Put(2, "w") {
-		t.Fatal("an existing key is not new")
+	if s.Add(2) {
+		t.Fatal("a key held is not new")
 	}
-	if v, _ := m.Get(2); v != "w" {
-		t.Fatalf("Put updates: got %q", v)
-	}
-	m.Put(4, "v") // evicts 1, the oldest
-	if _, ok := m.Get(1); ok {
+	s.Add(4) // evicts 1, the oldest
+	if s.Has(1) {
 		t.Fatal("the oldest key is forgotten")
 	}
-	for _, k := range []int{2, 3, 4} {
-		if _, ok := m.Get(k); !ok {
+	for _, k := range []uint64{2, 3, 4} {
+		if !s.Has(k) {
 			t.Fatalf("key %d is kept", k)
 		}
 	}
-	m.Put(5, "v") // evicts 2
-	if _, ok := m.Get(2); ok || m.Len() != 3 {
-		t.Fatalf("bounded at 3: len %d", m.Len())
+	s.Add(5) // evicts 2: adding 2 again did not make it younger
+	if s.Has(2) || s.Len() != 3 {
+		t.Fatalf("bounded at 3: len %d", s.Len())
+	}
+	if !s.Add(0) || s.Add(0) || !s.Has(0) {
+		t.Fatal("key 0 is a key like any other")
+	}
+}
+
+// TestSetAgreesWithAModel adds random keys, with many repeats and keys that
+// share probe sequences, and compares every answer with a map and a queue.
+func TestSetAgreesWithAModel(t *testing.T) {
+	for _, max := range []int{1, 7, 64, 1000} {
+		rng := rand.New(rand.NewPCG(uint64(max), 1))
+		s := NewSet(max)
+		held := map[uint64]bool{}
+		var order []uint64
+		for n := 0; n < 50*max+1000; n++ {
+			var k uint64
+			switch rng.IntN(3) {
+			case 0: // a recent key again
+				if len(order) > 0 {
+					k = order[len(order)-1-rng.IntN(min(len(order), 2*max))]
+				}
+			case 1: // keys whose homes collide (the hash keeps the high bits)
+				k = uint64(rng.IntN(4*max+1)) << 44
+			default:
+				k = rng.Uint64()
+			}
+			if k == 0 {
+				k = 1
+			}
+			want := !held[k]
+			if got := s.Add(k); got != want {
+				t.Fatalf("max %d, add %d of %#x: new = %v, want %v", max, n, k, got, want)
+			}
+			if want {
+				held[k] = true
+				order = append(order, k)
+				if len(order) > max {
+					delete(held, order[len(order)-max-1])
+				}
+			}
+			if n%97 == 0 {
+				for k := range held {
+					if !s.Has(k) {
+						t.Fatalf("max %d, after %d adds: %#x lost", max, n, k)
+					}
+				}
+				if s.Len() != len(held) {
+					t.Fatalf("max %d: len %d, want %d", max, s.Len(), len(held))
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkSetAdd(b *testing.B) {
+	s := NewSet(1 << 16)
+	rng := rand.New(rand.NewPCG(1, 2))
+	keys := make([]uint64, 1<<20)
+	for i := range keys {
+		keys[i] = rng.Uint64()
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		s.Add(keys[i&(len(keys)-1)])
+		i++
 	}
 }

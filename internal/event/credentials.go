@@ -18,23 +18,17 @@ import (
 // Key names cannot catch these: they sit in free text (error messages, SQL,
 // connection strings) under any key. Scrub is cheap on values that hold
 // neither: a URL password needs an '@', an Authorization value a space,
-// and most values (names, ids, times) have neither; the others take a few
-// SIMD searches for the distinctive parts ("://", "earer ", "asic ").
+// and most values (names, ids, times) have neither; the others take a
+// SIMD search for "://" and a look at the letter before each space.
 func Scrub(v string) (string, bool) {
 	if len(v) < MinCredentialLen {
 		return v, false
 	}
-	hasAt, hasSpace := strings.IndexByte(v, '@') >= 0, strings.IndexByte(v, ' ') >= 0
-	if !hasAt && !hasSpace {
-		return v, false
-	}
 	var cuts []cut
-	if hasAt {
+	if strings.IndexByte(v, '@') >= 0 {
 		cuts = urlPasswords(v, cuts)
 	}
-	if hasSpace {
-		cuts = authorizationCredentials(v, cuts)
-	}
+	cuts = authorizationCredentials(v, cuts)
 	if len(cuts) == 0 {
 		return v, false
 	}
@@ -106,46 +100,50 @@ func endsAuthority(c byte) bool {
 }
 
 // authorizationCredentials finds the credentials of "Bearer <token>" and
-// "Basic <base64>": it looks for the scheme's distinctive tail ("earer ",
-// "asic ", lower or upper case), then checks its first letter.
+// "Basic <base64>": at each space, it checks whether the word before it is
+// one of the two schemes (in any case, as HTTP compares them).
 func authorizationCredentials(v string, cuts []cut) []cut {
-	for _, tail := range [...]struct {
-		s      string
-		bearer bool
-	}{{"earer ", true}, {"EARER ", true}, {"asic ", false}, {"ASIC ", false}} {
-		for from := 0; ; {
-			i := strings.Index(v[from:], tail.s)
-			if i < 0 {
-				break
-			}
-			sp := from + i + len(tail.s) - 1 // the space after the scheme
-			from = sp + 1
-			w := "basic"
-			if tail.bearer {
-				w = "bearer"
-			}
-			if !wordBefore(v, sp, w) {
+	for from := 0; ; {
+		i := strings.IndexByte(v[from:], ' ')
+		if i < 0 {
+			return cuts
+		}
+		sp := from + i // a space after a scheme?
+		from = sp + 1
+		if sp < len("basic") {
+			continue
+		}
+		var bearer bool
+		switch v[sp-1] | 0x20 { // the scheme's last letter, lower case
+		case 'r':
+			bearer = true
+			if !wordBefore(v, sp, "bearer") {
 				continue
 			}
-			t := sp + 1
-			for t < len(v) && v[t] == ' ' {
-				t++
+		case 'c':
+			if !wordBefore(v, sp, "basic") {
+				continue
 			}
-			end := t
-			for end < len(v) && token68(v[end]) {
-				end++
-			}
-			for end < len(v) && v[end] == '=' {
-				end++
-			}
-			tok := v[t:end]
-			if tail.bearer && len(tok) >= 8 || !tail.bearer && basicCredentials(tok) {
-				cuts = append(cuts, cut{t, end})
-				from = end
-			}
+		default:
+			continue
+		}
+		t := sp + 1
+		for t < len(v) && v[t] == ' ' {
+			t++
+		}
+		end := t
+		for end < len(v) && token68(v[end]) {
+			end++
+		}
+		for end < len(v) && v[end] == '=' {
+			end++
+		}
+		tok := v[t:end]
+		if bearer && len(tok) >= 8 || !bearer && basicCredentials(tok) {
+			cuts = append(cuts, cut{t, end})
+			from = end
 		}
 	}
-	return cuts
 }
 
 // wordBefore reports whether the word ending at v[end] is w (lower case),

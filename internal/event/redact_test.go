@@ -166,3 +166,16 @@ func TestNormalizerBoundsAttributes(t *testing.T) {
 	c, _ := lr2.Attributes().Get(AttrCorrelationID)
 	assert.Len(t, c.Str(), 64)
 }
+
+func TestScrubSchemesInAnyCase(t *testing.T) {
+	for in, want := range map[string]string{
+		"auth: BeArEr abcdefghijkl":          "auth: BeArEr " + Filtered,
+		"BASIC dXNlcjpwYXNz and more":        "BASIC " + Filtered + " and more",
+		"rubber abcdefghijkl, cubic dXNlcjp": "rubber abcdefghijkl, cubic dXNlcjp",
+		"xbearer abcdefghijkl":               "xbearer abcdefghijkl",
+	} {
+		if got, _ := Scrub(in); got != want {
+			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func (c *logsConnector) decide(lr plog.LogRecord, idx int, v *verdicts, w *logsW
 			if act == logKeep {
 				c.r.correlations.Learn(tid, cv.Str())
 			}
-		} else if _, ok := c.r.correlations.Lookup(tid); ok {
+		} else if c.r.correlations.Has(tid) {
 			act |= logCorr
 		}
 	}

@@ -68,6 +68,41 @@ func (e *evt) read(lr plog.LogRecord, body pcommon.Value, name string, f *keyFil
 	}
 }
 
+// value looks at the value v of a key whose info is in: with a verdict
+// wanted, whether redaction would change it (e.dirty), and, when span is
+// set, v as a span may carry it (keyFilter.spanValue). A string is scrubbed
+// once for both: the scrub is most of what reading an event costs the router.
+func (e *evt) value(in keyInfo, v pcommon.Value, f *keyFilter, span bool) pcommon.Value {
+	look := e.look && !e.dirty
+	if v.Type() != pcommon.ValueTypeStr {
+		if look {
+			e.dirty = f.valueNeedsRedaction(in, v, e.keys)
+		}
+		return v // spanValue changes strings only
+	}
+	if !look && !span {
+		return v
+	}
+	s := v.Str()
+	clean, scrubbed := f.r.Scrub(s)
+	if look {
+		if in.sensitive {
+			e.dirty = s != event.Filtered
+		} else {
+			e.dirty = scrubbed
+		}
+	}
+	switch {
+	case !span:
+		return v
+	case len(s) > event.DefaultMaxValueLength:
+		return f.spanValue(v) // cut first, then scrubbed: the rare long value
+	case scrubbed:
+		return pcommon.NewValueStr(clean)
+	}
+	return v
+}
+
 // keyInfo returns what is known about key k.
 func (e *evt) keyInfo(k string, f *keyFilter) keyInfo {
 	return e.memo().info(k, f)
@@ -83,10 +118,7 @@ func (e *evt) memo() *keyMemo {
 
 func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 	in := e.keyInfo(k, f)
-	if e.look && !e.dirty {
-		e.dirty = f.valueNeedsRedaction(in, v, e.keys)
-	}
-	v = f.spanValue(v)
+	v = e.value(in, v, f, true)
 	id := in.attr
 	switch id {
 	case assembly.KeyTaskID:
@@ -141,10 +173,7 @@ func (e *evt) readAttr(k string, v pcommon.Value, f *keyFilter) {
 
 func (e *evt) readBody(k string, v pcommon.Value, f *keyFilter) {
 	in := e.keyInfo(k, f)
-	if e.look && !e.dirty {
-		e.dirty = f.valueNeedsRedaction(in, v, e.keys)
-	}
-	v = f.spanValue(v)
+	v = e.value(in, v, f, in.field != fieldNone || in.body != 0)
 	switch in.field {
 	case fieldNone:
 	case fieldStartedAt:

@@ -15,16 +15,17 @@ import (
 // terminal event is known by its trace id, its span id (the task's or the
 // attempt's) and its name: a task that failed and was then resolved
 // manually counts both. It holds the last maxCountedTerminals as 8-byte
-// digests (about 1.5 MiB with the map); older repeats count again.
+// digests (1.5 MiB: a flat table of 2^17 slots and the order of arrival,
+// no pointers); older repeats count again.
 type countedTerminals struct {
 	mu sync.Mutex
-	m  *bounded.Map[uint64, struct{}]
+	m  *bounded.Set
 }
 
 const maxCountedTerminals = 1 << 16
 
 func newCountedTerminals() *countedTerminals {
-	return &countedTerminals{m: bounded.New[uint64, struct{}](maxCountedTerminals)}
+	return &countedTerminals{m: bounded.NewSet(maxCountedTerminals)}
 }
 
 // digest mixes the ids and the name into 64 bits (the ids are already
@@ -44,5 +45,5 @@ func (c *countedTerminals) first(trace pcommon.TraceID, span pcommon.SpanID, nam
 	k := digest(trace, span, name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m.Put(k, struct{}{})
+	return c.m.Add(k)
 }
