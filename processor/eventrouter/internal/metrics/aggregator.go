@@ -42,7 +42,7 @@ type taskState struct {
 }
 
 type stepState struct {
-	taskID string
+	task   lruKey // the key of its task in the tasks table
 	state  uint8
 	active *series
 }
@@ -67,6 +67,8 @@ type Aggregator struct {
 
 	tasks *lru[taskState]
 	steps *lru[stepState]
+	task  lruKey            // key of the task of the event being observed
+	names map[string]string // task names held by the tasks table, shared
 	waits *lru[waitState] // by task and step id, and by task for its queue (waits.go)
 
 	slowStep, slowQuery float64 // seconds
@@ -93,6 +95,7 @@ func New(cfg Config) (*Aggregator, error) {
 	bounds := append([]float64(nil), cfg.HistogramBuckets...)
 	a := &Aggregator{
 		matchCache: make(map[string][]*userMetric, 64),
+		names:      make(map[string]string, 64),
 		svcIdx:     make(map[string]int32, 4),
 		slowStep:   cfg.SlowStepThreshold.Seconds(),
 		slowQuery:  cfg.SlowQueryThreshold.Seconds(),
@@ -120,18 +123,18 @@ func New(cfg Config) (*Aggregator, error) {
 
 // evictTask keeps the in-flight gauge honest when a task leaves the table:
 // a task no longer tracked is no longer counted as active.
-func (a *Aggregator) evictTask(k string, t *taskState) {
-	a.budget.give(taskCost + len(k) + len(t.name))
+func (a *Aggregator) evictTask(keyLen int, t *taskState) {
+	a.budget.give(taskCost + keyLen + len(t.name))
 	if t.state == stateActive {
 		t.active.value--
 	}
 }
 
-func (a *Aggregator) evictStep(k string, s *stepState) {
-	a.budget.give(stepCost + len(k))
+func (a *Aggregator) evictStep(keyLen int, s *stepState) {
+	a.budget.give(stepCost + keyLen)
 	if s.state == stateActive {
 		s.active.value--
-		if t := a.tasks.peek(s.taskID); t != nil && t.activeSteps > 0 {
+		if t := a.tasks.peek(s.task); t != nil && t.activeSteps > 0 {
 			t.activeSteps--
 		}
 	}
@@ -182,16 +185,18 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		attrTaskName = a.label(attrTaskName)
 	}
 	var task *taskState
+	a.task = lruKey{}
 	if taskID != "" {
-		if task = a.tasks.get(taskID); task == nil {
+		a.task = keyOfString(taskID)
+		if task = a.tasks.get(a.task); task == nil {
 			if cost := taskCost + len(taskID); !a.budget.take(cost) {
 				makeRoom(a, a.tasks, cost)
 			}
-			task = a.tasks.insert(strings.Clone(taskID))
+			task = a.tasks.insert(a.task, len(taskID))
 		}
 		if attrTaskName != "" && attrTaskName != task.name {
 			a.budget.used += int64(len(attrTaskName) - len(task.name))
-			task.name = strings.Clone(attrTaskName)
+			task.name = a.intern(attrTaskName)
 		}
 	}
 	taskName := attrTaskName
@@ -296,8 +301,8 @@ func (a *Aggregator) taskEnded(task *taskState, taskID string) {
 	}
 	task.state = stateFinished
 	if task.activeSteps > 0 {
-		a.steps.each(func(_ string, s *stepState) {
-			if s.state == stateActive && s.taskID == taskID {
+		a.steps.each(func(s *stepState) {
+			if s.state == stateActive && s.task == a.task {
 				s.active.value--
 				s.active = nil
 				s.state = stateFinished
@@ -306,6 +311,23 @@ func (a *Aggregator) taskEnded(task *taskState, taskID string) {
 		task.activeSteps = 0
 	}
 }
+
+// intern returns name as held in names: the tasks table keeps one copy of
+// each task name (names are few, tasks many); past maxNames, a copy each.
+func (a *Aggregator) intern(name string) string {
+	if n, ok := a.names[name]; ok {
+		return n
+	}
+	n := strings.Clone(name) // name may be a view into an input batch
+	if len(a.names) < maxNames {
+		a.names[n] = n
+	}
+	return n
+}
+
+// maxNames bounds the task names interned (each at most max_label_length
+// bytes).
+const maxNames = 4096
 
 // step returns the in-flight entry of one step attempt, creating it.
 func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
@@ -317,15 +339,15 @@ func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
 	a.skey = append(a.skey, stepID...)
 	a.skey = append(a.skey, keySep)
 	a.skey = strconv.AppendInt(a.skey, attempt, 10)
-	if s := a.steps.getBytes(a.skey); s != nil {
+	k := keyOf(a.skey)
+	if s := a.steps.get(k); s != nil {
 		return s
 	}
-	k := string(a.skey)
-	if cost := stepCost + len(k); !a.budget.take(cost) {
+	if cost := stepCost + len(a.skey); !a.budget.take(cost) {
 		makeRoom(a, a.steps, cost)
 	}
-	s := a.steps.insert(k)
-	s.taskID = k[:len(taskID)]
+	s := a.steps.insert(k, len(a.skey))
+	s.task = a.task
 	return s
 }
 
@@ -371,7 +393,7 @@ func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tas
 	if s.state == stateActive {
 		s.active.value--
 		s.active = nil
-		if t := a.tasks.peek(taskID); t != nil && t.activeSteps > 0 {
+		if t := a.tasks.peek(a.task); t != nil && t.activeSteps > 0 {
 			t.activeSteps--
 		}
 	}

@@ -532,20 +532,21 @@ func TestSlowOperationEvent(t *testing.T) {
 
 func TestLRU(t *testing.T) {
 	var evicted []string
-	l := newLRU[int](3, func(k string, v *int) { evicted = append(evicted, fmt.Sprint(k, "=", *v)) })
-	for i, k := range []string{"a", "b", "c"} {
-		*l.insert(k) = i
+	// values are the key's letter; the eviction callback gets the key's length
+	l := newLRU[string](3, func(n int, v *string) { evicted = append(evicted, fmt.Sprint(*v, "/", n)) })
+	for _, k := range []string{"a", "bb", "ccc"} {
+		*l.insert(keyOfString(k), len(k)) = k
 	}
-	require.NotNil(t, l.get("a")) // a becomes most recent: b is the oldest
-	*l.insert("d") = 3
-	assert.Equal(t, []string{"b=1"}, evicted)
-	assert.Nil(t, l.peek("b"))
-	assert.Equal(t, 0, *l.getBytes([]byte("a")))
-	*l.insert("e") = 4 // c is the oldest now
-	assert.Equal(t, []string{"b=1", "c=2"}, evicted)
+	require.NotNil(t, l.get(keyOfString("a"))) // a becomes most recent: bb is the oldest
+	*l.insert(keyOfString("d"), 1) = "d"
+	assert.Equal(t, []string{"bb/2"}, evicted)
+	assert.Nil(t, l.peek(keyOfString("bb")))
+	assert.Equal(t, "a", *l.get(keyOf([]byte("a"))), "a key hashes alike as bytes and as a string")
+	*l.insert(keyOfString("e"), 1) = "e" // ccc is the oldest now
+	assert.Equal(t, []string{"bb/2", "ccc/3"}, evicted)
 	assert.Equal(t, 3, l.len())
-	seen := map[string]int{}
-	l.each(func(k string, v *int) { seen[k] = *v })
-	assert.Equal(t, map[string]int{"a": 0, "d": 3, "e": 4}, seen)
-	assert.Equal(t, 0, *l.insert("f"), "a reused slot starts from the zero value")
+	seen := map[string]bool{}
+	l.each(func(v *string) { seen[*v] = true })
+	assert.Equal(t, map[string]bool{"a": true, "d": true, "e": true}, seen)
+	assert.Equal(t, "", *l.insert(keyOfString("f"), 1), "a reused slot starts from the zero value")
 }

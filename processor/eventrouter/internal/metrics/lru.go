@@ -1,30 +1,56 @@
 package metrics
 
-// lru is a size-capped map from string keys to values, evicting the least
-// recently used entry when full. Entries live in one slice linked by index,
-// so a hit costs a map lookup and a few index writes, and a full table
-// reuses the evicted slot instead of allocating.
+import "hash/maphash"
+
+// lru is a size-capped table from string keys to values, evicting the
+// least recently used entry when full. Entries live in one slice linked by
+// index, so a hit costs a map lookup and a few index writes, and a full
+// table reuses the evicted slot instead of allocating.
+//
+// A key is held as a 128-bit hash (two independent seeded hashes), never as
+// a string: the table holds no Go pointer of its own, so the garbage
+// collector neither marks a string per entry nor follows one, and a lookup
+// compares 16 bytes in place. With tens of thousands of task and step ids
+// held, the strings were a third of the live objects the collector marked at
+// every cycle. Two different keys would have to agree on both hashes to be
+// taken for one (odds about 2^-128 a pair).
 //
 // Pointers returned by get/peek/insert stay valid only until the next insert.
 type lru[V any] struct {
-	idx        map[string]int32
+	idx        map[lruKey]int32
 	nodes      []lruNode[V]
 	head, tail int32   // most / least recently used; -1 when empty
 	free       []int32 // slots of evicted entries
 	max        int
-	onEvict    func(key string, v *V)
+	onEvict    func(keyLen int, v *V)
+}
+
+// lruKey identifies a key: its hash under two seeds.
+type lruKey [2]uint64
+
+// The seeds of every table: keys hash alike in all of them, so an entry can
+// name an entry of another table by its lruKey (a step its task).
+var lruSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func keyOf(k []byte) lruKey {
+	return lruKey{maphash.Bytes(lruSeeds[0], k), maphash.Bytes(lruSeeds[1], k)}
+}
+
+func keyOfString(k string) lruKey {
+	return lruKey{maphash.String(lruSeeds[0], k), maphash.String(lruSeeds[1], k)}
 }
 
 type lruNode[V any] struct {
-	key        string
-	val        V
+	key        lruKey
+	keyLen     int32 // the key's length, for the memory budget
 	prev, next int32
+	val        V
 }
 
-func newLRU[V any](max int, onEvict func(string, *V)) *lru[V] {
+func newLRU[V any](max int, onEvict func(keyLen int, v *V)) *lru[V] {
 	initial := min(max, 1024)
 	return &lru[V]{
-		idx:     make(map[string]int32, initial),
+		idx:     make(map[lruKey]int32, initial),
 		nodes:   make([]lruNode[V], 0, initial),
 		head:    -1,
 		tail:    -1,
@@ -36,7 +62,7 @@ func newLRU[V any](max int, onEvict func(string, *V)) *lru[V] {
 func (l *lru[V]) len() int { return len(l.idx) }
 
 // get finds key and marks it most recently used.
-func (l *lru[V]) get(key string) *V {
+func (l *lru[V]) get(key lruKey) *V {
 	i, ok := l.idx[key]
 	if !ok {
 		return nil
@@ -45,28 +71,17 @@ func (l *lru[V]) get(key string) *V {
 	return &l.nodes[i].val
 }
 
-// getBytes is get for a key held in a buffer; the map lookup does not
-// allocate.
-func (l *lru[V]) getBytes(key []byte) *V {
-	i, ok := l.idx[string(key)]
-	if !ok {
-		return nil
-	}
-	l.touch(i)
-	return &l.nodes[i].val
-}
-
 // peek finds key without changing its recency.
-func (l *lru[V]) peek(key string) *V {
+func (l *lru[V]) peek(key lruKey) *V {
 	if i, ok := l.idx[key]; ok {
 		return &l.nodes[i].val
 	}
 	return nil
 }
 
-// insert adds key (which must be absent) with a zero value, evicting the
-// least recently used entry first when the table is full.
-func (l *lru[V]) insert(key string) *V {
+// insert adds key, of keyLen bytes (it must be absent), with a zero value,
+// evicting the least recently used entry first when the table is full.
+func (l *lru[V]) insert(key lruKey, keyLen int) *V {
 	if len(l.idx) >= l.max {
 		l.evictOldest()
 	}
@@ -79,7 +94,7 @@ func (l *lru[V]) insert(key string) *V {
 		i = int32(len(l.nodes) - 1)
 	}
 	n := &l.nodes[i]
-	n.key = key
+	n.key, n.keyLen = key, int32(keyLen)
 	l.idx[key] = i
 	l.pushFront(i)
 	return &n.val
@@ -91,19 +106,19 @@ func (l *lru[V]) evictOldest() {
 	i := l.tail
 	n := &l.nodes[i]
 	if l.onEvict != nil {
-		l.onEvict(n.key, &n.val)
+		l.onEvict(int(n.keyLen), &n.val)
 	}
 	delete(l.idx, n.key)
 	l.unlink(i)
 	var zero V
-	n.val, n.key = zero, ""
+	n.val, n.key, n.keyLen = zero, lruKey{}, 0
 	l.free = append(l.free, i)
 }
 
 // each calls f for every entry, in no particular order.
-func (l *lru[V]) each(f func(key string, v *V)) {
+func (l *lru[V]) each(f func(v *V)) {
 	for _, i := range l.idx {
-		f(l.nodes[i].key, &l.nodes[i].val)
+		f(&l.nodes[i].val)
 	}
 }
 

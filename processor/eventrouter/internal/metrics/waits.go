@@ -39,18 +39,18 @@ func (a *Aggregator) wait(taskID, stepID string, create bool) *waitState {
 	a.wkey = append(a.wkey[:0], taskID...)
 	a.wkey = append(a.wkey, keySep)
 	a.wkey = append(a.wkey, stepID...)
-	if w := a.waits.getBytes(a.wkey); w != nil || !create {
+	k := keyOf(a.wkey)
+	if w := a.waits.get(k); w != nil || !create {
 		return w
 	}
-	k := string(a.wkey)
-	if cost := waitCost + len(k); !a.budget.take(cost) {
+	if cost := waitCost + len(a.wkey); !a.budget.take(cost) {
 		makeRoom(a, a.waits, cost)
 	}
-	return a.waits.insert(k)
+	return a.waits.insert(k, len(a.wkey))
 }
 
-func (a *Aggregator) evictWait(k string, w *waitState) {
-	a.budget.give(waitCost + len(k) + len(w.stepName))
+func (a *Aggregator) evictWait(keyLen int, w *waitState) {
+	a.budget.give(waitCost + keyLen + len(w.stepName))
 }
 
 // resetWait clears a wait entry, giving back its step name's bytes.
