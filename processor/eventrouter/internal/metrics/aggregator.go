@@ -69,7 +69,7 @@ type Aggregator struct {
 	steps *lru[stepState]
 	task  lruKey            // key of the task of the event being observed
 	names map[string]string // task names held by the tasks table, shared
-	waits *lru[waitState] // by task and step id, and by task for its queue (waits.go)
+	waits *lru[waitState]   // by task and step id, and by task for its queue (waits.go)
 
 	slowStep, slowQuery float64 // seconds
 	exemplars           bool
