@@ -19,6 +19,9 @@ type evt struct {
 	// found on the way when look is set, so that the other pipelines need not
 	// scan the record again
 	look, dirty bool
+	// clean: another pipeline found that redaction would change nothing in
+	// the record, so no string of it holds a credential to scrub
+	clean bool
 
 	keys *keyMemo // kept across events of one call, cleared by forget
 }
@@ -29,20 +32,28 @@ func (e *evt) forget() {
 	if e.keys != nil {
 		e.keys.clear()
 	}
-	e.look, e.dirty = false, false
+	e.look, e.dirty, e.clean = false, false, false
 }
 
 func (e *evt) reset() {
 	e.Event.Reset()
-	e.look, e.dirty = false, false
+	e.look, e.dirty, e.clean = false, false, false
 }
 
+// Verdicts the reader is given on a record.
+const (
+	verdictWanted = iota // find out whether the record needs redaction
+	verdictNone          // not wanted, not known
+	verdictIsClean       // known: redaction changes nothing in the record
+)
+
 // read fills e from a normalized event record and its payload, body (see
-// normalized), and finds out whether it needs redaction when verdict is
-// set.
-func (e *evt) read(lr plog.LogRecord, body pcommon.Value, name string, f *keyFilter, verdict bool) {
+// normalized), and finds out whether it needs redaction when the verdict
+// is wanted.
+func (e *evt) read(lr plog.LogRecord, body pcommon.Value, name string, f *keyFilter, verdict int) {
 	e.reset()
-	e.look = verdict && f.enabled()
+	e.look = verdict == verdictWanted && f.enabled()
+	e.clean = verdict == verdictIsClean
 	e.Name = name
 	e.Info = assembly.KindOf(name)
 	e.TS = lr.Timestamp()
@@ -80,8 +91,8 @@ func (e *evt) value(in keyInfo, v pcommon.Value, f *keyFilter, span bool) pcommo
 		}
 		return v // spanValue changes strings only
 	}
-	if !look && !span {
-		return v
+	if !look && (!span || e.clean && len(v.Str()) <= event.DefaultMaxValueLength) {
+		return v // a clean record's short strings are what a span carries
 	}
 	s := v.Str()
 	clean, scrubbed := f.r.Scrub(s)

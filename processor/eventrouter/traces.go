@@ -159,9 +159,16 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					continue
 				}
 				// the verdict is only looked for when no other pipeline found it
-				look := v != nil && !v.known(idx)
-				w.e.read(lr, lr.Body(), name, c.r.filter, look)
-				if look {
+				verdict := verdictNone
+				switch {
+				case v == nil:
+				case !v.known(idx):
+					verdict = verdictWanted
+				case !v.needsRedaction(idx, lr, c.r.filter, nil): // known: no scan
+					verdict = verdictIsClean
+				}
+				w.e.read(lr, lr.Body(), name, c.r.filter, verdict)
+				if verdict == verdictWanted {
 					v.found(idx, w.e.dirty)
 				}
 				if w.e.TaskID == "" {
