@@ -42,9 +42,9 @@ func (e *evt) reset() {
 
 // Verdicts the reader is given on a record.
 const (
-	verdictWanted = iota // find out whether the record needs redaction
-	verdictNone          // not wanted, not known
-	verdictIsClean       // known: redaction changes nothing in the record
+	verdictWanted  = iota // find out whether the record needs redaction
+	verdictNone           // not wanted, not known
+	verdictIsClean        // known: redaction changes nothing in the record
 )
 
 // read fills e from a normalized event record and its payload, body (see
