@@ -181,21 +181,34 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
-	if c.store != nil {
-		// what the batch changed is on storage before it is acknowledged
-		c.recs = a.Dirty(c.recs[:0])
-		if len(c.recs) > 0 {
-			err := c.store.write(ctx, c.recs)
-			clear(c.recs)
-			if err != nil {
-				c.mu.Unlock()
-				return fmt.Errorf("storage: writing the pending tasks of the batch: %w", err)
-			}
-			c.r.telemetry.EventrouterStorageWrites.Add(ctx, 1)
-		}
-	}
 	td, st := a.Take()
 	c.mu.Unlock()
 	c.r.record(ctx, toTraces, n)
-	return c.deliver(ctx, td, st)
+	if c.store == nil {
+		return c.deliver(ctx, td, st)
+	}
+	sent := c.send(ctx, td, st)
+	// One transaction for the batch, after the spans it released were sent:
+	// the delivered tasks leave storage (only once accepted), and what the
+	// batch changed is on storage before it is acknowledged. A crash before
+	// it leaves the same state as a crash between two transactions would
+	// (the delivered tasks still stored, emitted again on restart), at half
+	// the storage cost. It runs under the lock, so a batch whose changes
+	// another call's Dirty took returns after that call's write.
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recs = c.recs[:0]
+	if sent == nil {
+		c.recs = append(c.recs, st.Settle...)
+	}
+	c.recs = a.Dirty(c.recs)
+	if len(c.recs) > 0 {
+		err := c.store.write(ctx, c.recs)
+		clear(c.recs)
+		if err != nil {
+			return fmt.Errorf("storage: writing the pending tasks of the batch: %w", err)
+		}
+		c.r.telemetry.EventrouterStorageWrites.Add(ctx, 1)
+	}
+	return sent
 }
