@@ -10,6 +10,9 @@ MDATAGEN   := bin/mdatagen
 STATICCHECK := bin/staticcheck
 CONFIG     ?= config/otelcol-tasker.yaml
 FUZZTIME   ?= 30s
+# Minimizing a new input is capped at 100 runs: Go's default (60 s) can run
+# past -fuzztime and fail the run with "context deadline exceeded".
+FUZZFLAGS  := -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
@@ -67,10 +70,10 @@ smoke-test: $(BIN)
 
 ## fuzz: the receiver's fuzz targets (bodies, headers, CloudEvents attributes, credential scrubbing), each for FUZZTIME
 fuzz:
-	$(GO) test -run=^$$ -fuzz=^FuzzDecode$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
-	$(GO) test -run=^$$ -fuzz=^FuzzAgainstEncodingJSON$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/internal/decode/
-	$(GO) test -run=^$$ -fuzz=^FuzzHeaders$$ -fuzztime=$(FUZZTIME) ./receiver/taskerevents/
-	$(GO) test -run=^$$ -fuzz=^FuzzScrub$$ -fuzztime=$(FUZZTIME) ./internal/event/
+	$(GO) test -run=^$$ -fuzz=^FuzzDecode$$ $(FUZZFLAGS) ./receiver/taskerevents/internal/decode/
+	$(GO) test -run=^$$ -fuzz=^FuzzAgainstEncodingJSON$$ $(FUZZFLAGS) ./receiver/taskerevents/internal/decode/
+	$(GO) test -run=^$$ -fuzz=^FuzzHeaders$$ $(FUZZFLAGS) ./receiver/taskerevents/
+	$(GO) test -run=^$$ -fuzz=^FuzzScrub$$ $(FUZZFLAGS) ./internal/event/
 
 ## lint: gofmt, go vet and staticcheck on every module
 # staticcheck runs on each module that has Go packages (tools/* hold only a
