@@ -1,5 +1,5 @@
-// Package bounded keeps the latest keys of a set: a fixed number of them,
-// the oldest forgotten first.
+// Package bounded holds tables of a fixed size: Set keeps the latest keys,
+// the oldest forgotten first; Cache keeps verdicts on the first keys met.
 package bounded // import "github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
 
 // Set holds at most max uint64 keys; a new key past that evicts the

@@ -110,7 +110,9 @@ func (c *Correlations) holds(i int32, corr string) bool {
 	return string(s.id[:s.n]) == corr // compared in place, not copied
 }
 
-// Lookup returns the correlation id of the task of trace id, if known.
+// Lookup returns the correlation id of the task of trace id, if known. An
+// id held in a slot is copied out (one allocation): callers look up once
+// per task and batch, and Has answers whether there is one without a copy.
 func (c *Correlations) Lookup(id pcommon.TraceID) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

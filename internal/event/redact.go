@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
 )
 
 // Filtered replaces the value of a sensitive key, or the secret part of a
@@ -69,9 +69,8 @@ type Redactor struct {
 
 	// verdicts of keys met before: matching a key against every fragment
 	// costs far more than a map lookup, and the same few dozen keys come
-	// back in every event (copy on write, so reads take no lock; bounded)
-	mu    sync.Mutex
-	known atomic.Pointer[map[string]bool]
+	// back in every event
+	known *bounded.Cache[bool]
 }
 
 // maxKnownKeys bounds the verdicts a Redactor remembers.
@@ -86,7 +85,7 @@ func NewRedactor(c RedactionConfig) *Redactor {
 	if len(base) == 0 {
 		base = DefaultSensitiveKeys
 	}
-	r := &Redactor{}
+	r := &Redactor{known: bounded.NewCache[bool](maxKnownKeys)}
 	for _, k := range append(append([]string{}, base...), c.ExtraKeys...) {
 		r.fragments = append(r.fragments, []byte(normalKey(k, false)))
 	}
@@ -102,35 +101,12 @@ func (r *Redactor) Sensitive(key string) bool {
 	if r == nil {
 		return false
 	}
-	if m := r.known.Load(); m != nil {
-		if v, ok := (*m)[key]; ok {
-			return v
-		}
+	if v, ok := r.known.Get(key); ok {
+		return v
 	}
 	v := r.match(key)
-	r.remember(key, v)
+	r.known.Put(key, v)
 	return v
-}
-
-// remember keeps the verdict on key, while there is room.
-func (r *Redactor) remember(key string, v bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var n int
-	old := r.known.Load()
-	if old != nil {
-		if n = len(*old); n >= maxKnownKeys {
-			return
-		}
-	}
-	m := make(map[string]bool, n+1)
-	if old != nil {
-		for k, x := range *old {
-			m[k] = x
-		}
-	}
-	m[strings.Clone(key)] = v // the key may be a view into a batch
-	r.known.Store(&m)
 }
 
 // match compares key, in normal form, with the fragments.

@@ -1,14 +1,12 @@
 package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 
 import (
-	"strings"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 )
@@ -22,8 +20,7 @@ type keyFilter struct {
 	r     *event.Redactor
 	known []bool // verdicts for assembly.KnownKeys, by id
 	body  []bool // verdicts for the payload fields of bodyFields, by index
-	mu    sync.Mutex
-	cache atomic.Pointer[map[string]keyInfo] // copy on write: reads take no lock
+	cache *bounded.Cache[keyInfo]
 }
 
 // keyInfo is what the router knows about one key.
@@ -57,11 +54,10 @@ func newKeyFilter(cfg event.RedactionConfig) *keyFilter {
 		f.body[i] = f.r.Sensitive(bf.Field) || f.r.Sensitive(bf.Attr)
 	}
 	// the keys span assembly reads are known from the start
-	m := make(map[string]keyInfo, len(assemblyKeys))
+	f.cache = bounded.NewCache[keyInfo](maxCachedKeys)
 	for k := range assemblyKeys {
-		m[k] = f.newInfo(k)
+		f.cache.Put(k, f.newInfo(k))
 	}
-	f.cache.Store(&m)
 	return f
 }
 
@@ -115,27 +111,11 @@ func (f *keyFilter) enabled() bool { return f.r != nil }
 
 // info returns what the router knows about key k.
 func (f *keyFilter) info(k string) keyInfo {
-	if in, ok := (*f.cache.Load())[k]; ok {
+	if in, ok := f.cache.Get(k); ok {
 		return in
 	}
-	return f.learn(k)
-}
-
-// learn adds a key met for the first time to the table, while it is not
-// full.
-func (f *keyFilter) learn(k string) keyInfo {
 	in := f.newInfo(k)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	old := *f.cache.Load()
-	if len(old) < maxCachedKeys {
-		m := make(map[string]keyInfo, len(old)+1)
-		for k, v := range old {
-			m[k] = v
-		}
-		m[strings.Clone(k)] = in // the key may be a view into an input batch
-		f.cache.Store(&m)
-	}
+	f.cache.Put(k, in)
 	return in
 }
 

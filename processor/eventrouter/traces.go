@@ -25,7 +25,7 @@ type tracesConnector struct {
 	asm   *assembly.Assembler
 	timer periodic
 	store *taskStore        // with storage configured
-	recs  []assembly.Record // scratch of ConsumeLogs, under mu
+	recs  []assembly.Record // scratch of persist, under mu
 }
 
 func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
@@ -93,10 +93,31 @@ func (c *tracesConnector) deliver(ctx context.Context, td ptrace.Traces, st asse
 	if c.store == nil || len(st.Settle) == 0 {
 		return nil
 	}
-	if err := c.store.write(ctx, st.Settle); err != nil {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.persist(ctx, st.Settle, false); err != nil {
 		// the delivered tasks stay stored: a restart emits them again
 		c.r.logger.Warn("removing delivered tasks from storage failed", zap.Error(err))
+	}
+	return nil
+}
+
+// persist writes, in one transaction, the storage changes of delivered
+// releases (settle) and, with batch set, the tasks the assembler changed
+// since its last write. c.mu is held: a call whose changes another call's
+// Dirty took returns only after that call's write.
+func (c *tracesConnector) persist(ctx context.Context, settle []assembly.Record, batch bool) error {
+	c.recs = append(c.recs[:0], settle...)
+	if batch {
+		c.recs = c.asm.Dirty(c.recs)
+	}
+	if len(c.recs) == 0 {
 		return nil
+	}
+	err := c.store.write(ctx, c.recs)
+	clear(c.recs)
+	if err != nil {
+		return err
 	}
 	c.r.telemetry.EventrouterStorageWrites.Add(ctx, 1)
 	return nil
@@ -187,28 +208,21 @@ func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	if c.store == nil {
 		return c.deliver(ctx, td, st)
 	}
-	sent := c.send(ctx, td, st)
 	// One transaction for the batch, after the spans it released were sent:
 	// the delivered tasks leave storage (only once accepted), and what the
 	// batch changed is on storage before it is acknowledged. A crash before
 	// it leaves the same state as a crash between two transactions would
 	// (the delivered tasks still stored, emitted again on restart), at half
-	// the storage cost. It runs under the lock, so a batch whose changes
-	// another call's Dirty took returns after that call's write.
+	// the storage cost.
+	sent := c.send(ctx, td, st)
+	settle := st.Settle
+	if sent != nil {
+		settle = nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.recs = c.recs[:0]
-	if sent == nil {
-		c.recs = append(c.recs, st.Settle...)
-	}
-	c.recs = a.Dirty(c.recs)
-	if len(c.recs) > 0 {
-		err := c.store.write(ctx, c.recs)
-		clear(c.recs)
-		if err != nil {
-			return fmt.Errorf("storage: writing the pending tasks of the batch: %w", err)
-		}
-		c.r.telemetry.EventrouterStorageWrites.Add(ctx, 1)
+	if err := c.persist(ctx, settle, true); err != nil {
+		return fmt.Errorf("storage: writing the pending tasks of the batch: %w", err)
 	}
 	return sent
 }

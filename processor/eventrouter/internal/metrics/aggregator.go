@@ -67,7 +67,6 @@ type Aggregator struct {
 
 	tasks *lru[taskState]
 	steps *lru[stepState]
-	task  lruKey            // key of the task of the event being observed
 	names map[string]string // task names held by the tasks table, shared
 	waits *lru[waitState]   // by task and step id, and by task for its queue (waits.go)
 
@@ -185,14 +184,14 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		attrTaskName = a.label(attrTaskName)
 	}
 	var task *taskState
-	a.task = lruKey{}
+	tr := taskRef{id: taskID}
 	if taskID != "" {
-		a.task = keyOfString(taskID)
-		if task = a.tasks.get(a.task); task == nil {
+		tr.key = keyOfString(taskID)
+		if task = a.tasks.get(tr.key); task == nil {
 			if cost := taskCost + len(taskID); !a.budget.take(cost) {
 				makeRoom(a, a.tasks, cost)
 			}
-			task = a.tasks.insert(a.task, len(taskID))
+			task = a.tasks.insert(tr.key, len(taskID))
 		}
 		if attrTaskName != "" && attrTaskName != task.name {
 			a.budget.used += int64(len(attrTaskName) - len(task.name))
@@ -219,9 +218,9 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		}
 		a.queueMark(taskID, false, lr.Timestamp(), svc, taskName, ex)
 	case event.MetricTaskOutcome:
-		a.taskOutcome(lr, payload, task, taskID, svc, taskName, in.Outcome, ex)
+		a.taskOutcome(lr, payload, task, tr, svc, taskName, in.Outcome, ex)
 	case event.MetricTaskEnded:
-		a.taskEnded(task, taskID)
+		a.taskEnded(task, tr)
 	case event.MetricTaskRetry:
 		// a retried task runs again: let its next start count
 		if task != nil && task.state == stateFinished {
@@ -229,11 +228,11 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 			a.queueReset(taskID)
 		}
 	case event.MetricStepStart:
-		a.stepStarted(lr, attrs, task, taskID, svc, taskName, ex)
+		a.stepStarted(lr, attrs, task, tr, svc, taskName, ex)
 	case event.MetricStepsViable:
 		a.stepsViable(payload, taskID, lr.Timestamp(), svc, taskName, ex)
 	case event.MetricStepOutcome:
-		a.stepOutcome(lr, payload, attrs, taskID, svc, taskName, in.Outcome, ex)
+		a.stepOutcome(lr, payload, attrs, tr, svc, taskName, in.Outcome, ex)
 	case event.MetricStepRetry:
 		a.find(mStepRetries, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName))).add(1, ex)
 	case event.MetricBackoff:
@@ -277,7 +276,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	}
 }
 
-func (a *Aggregator) taskOutcome(lr plog.LogRecord, body pcommon.Map, task *taskState, taskID string, svc int32, taskName, status string, ex *exemplar) {
+func (a *Aggregator) taskOutcome(lr plog.LogRecord, body pcommon.Map, task *taskState, tr taskRef, svc int32, taskName, status string, ex *exemplar) {
 	a.find(mTasks, svc, taskName, status).add(1, ex)
 	d, ok := payloadFloat(body, event.FieldTotalExecutionDuration)
 	if !ok {
@@ -286,12 +285,12 @@ func (a *Aggregator) taskOutcome(lr plog.LogRecord, body pcommon.Map, task *task
 	if ok && d >= 0 {
 		a.find(mWorkflowDuration, svc, taskName, status).observe(d, a.tables[mWorkflowDuration].bounds, ex)
 	}
-	a.taskEnded(task, taskID)
+	a.taskEnded(task, tr)
 }
 
 // taskEnded marks a task finished, so a late or repeated start event does not
 // count it again, and closes any of its step attempts still in flight.
-func (a *Aggregator) taskEnded(task *taskState, taskID string) {
+func (a *Aggregator) taskEnded(task *taskState, tr taskRef) {
 	if task == nil {
 		return
 	}
@@ -302,7 +301,7 @@ func (a *Aggregator) taskEnded(task *taskState, taskID string) {
 	task.state = stateFinished
 	if task.activeSteps > 0 {
 		a.steps.each(func(s *stepState) {
-			if s.state == stateActive && s.task == a.task {
+			if s.state == stateActive && s.task == tr.key {
 				s.active.value--
 				s.active = nil
 				s.state = stateFinished
@@ -329,12 +328,19 @@ func (a *Aggregator) intern(name string) string {
 // bytes).
 const maxNames = 4096
 
+// taskRef is the task of the event being observed: its id and its key in
+// the tasks table, which its steps keep.
+type taskRef struct {
+	id  string
+	key lruKey
+}
+
 // step returns the in-flight entry of one step attempt, creating it.
-func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
+func (a *Aggregator) step(tr taskRef, stepID string, attempt int64) *stepState {
 	if len(stepID) > a.maxLabel {
 		stepID, _ = event.Truncate(stepID, a.maxLabel)
 	}
-	a.skey = append(a.skey[:0], taskID...)
+	a.skey = append(a.skey[:0], tr.id...)
 	a.skey = append(a.skey, keySep)
 	a.skey = append(a.skey, stepID...)
 	a.skey = append(a.skey, keySep)
@@ -347,20 +353,20 @@ func (a *Aggregator) step(taskID, stepID string, attempt int64) *stepState {
 		makeRoom(a, a.steps, cost)
 	}
 	s := a.steps.insert(k, len(a.skey))
-	s.task = a.task
+	s.task = tr.key
 	return s
 }
 
-func (a *Aggregator) stepStarted(lr plog.LogRecord, attrs pcommon.Map, task *taskState, taskID string, svc int32, taskName string, ex *exemplar) {
+func (a *Aggregator) stepStarted(lr plog.LogRecord, attrs pcommon.Map, task *taskState, tr taskRef, svc int32, taskName string, ex *exemplar) {
 	stepID := attrStr(attrs, event.AttrStepID)
-	if taskID == "" || stepID == "" {
+	if tr.id == "" || stepID == "" {
 		return
 	}
 	// every start event, whatever the attempt's state: the wait keeps the
 	// earliest, even when the attempt's end came first
 	stepName := attrStr(attrs, event.AttrStepName)
-	a.stepStartedAt(taskID, stepID, stepName, lr.Timestamp(), svc, taskName, ex)
-	s := a.step(taskID, stepID, attrInt(attrs, event.AttrStepAttempt))
+	a.stepStartedAt(tr.id, stepID, stepName, lr.Timestamp(), svc, taskName, ex)
+	s := a.step(tr, stepID, attrInt(attrs, event.AttrStepAttempt))
 	if s.state != stateNone {
 		return
 	}
@@ -372,7 +378,7 @@ func (a *Aggregator) stepStarted(lr plog.LogRecord, attrs pcommon.Map, task *tas
 	}
 }
 
-func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, taskID string, svc int32, taskName, status string, ex *exemplar) {
+func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tr taskRef, svc int32, taskName, status string, ex *exemplar) {
 	stepName := orUnknown(attrStr(attrs, event.AttrStepName))
 	a.find(mSteps, svc, taskName, stepName, status).add(1, ex)
 	d, ok := payloadFloat(body, event.FieldExecutionDuration)
@@ -386,14 +392,14 @@ func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tas
 		}
 	}
 	stepID := attrStr(attrs, event.AttrStepID)
-	if taskID == "" || stepID == "" {
+	if tr.id == "" || stepID == "" {
 		return
 	}
-	s := a.step(taskID, stepID, attrInt(attrs, event.AttrStepAttempt))
+	s := a.step(tr, stepID, attrInt(attrs, event.AttrStepAttempt))
 	if s.state == stateActive {
 		s.active.value--
 		s.active = nil
-		if t := a.tasks.peek(a.task); t != nil && t.activeSteps > 0 {
+		if t := a.tasks.peek(tr.key); t != nil && t.activeSteps > 0 {
 			t.activeSteps--
 		}
 	}
