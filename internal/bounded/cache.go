@@ -1,4 +1,5 @@
-package bounded
+// Package bounded holds tables of a fixed size.
+package bounded // import "github.com/otelcol-tasker/otelcol-tasker/internal/bounded"
 
 import (
 	"strings"

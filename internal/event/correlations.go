@@ -26,7 +26,15 @@ type Correlations struct {
 	slots []corrSlot                // ring: the oldest slot is reused first
 	next  int                       // the slot to reuse once the ring is full
 	long  map[int32]string          // ids longer than inlineCorrelation, by slot
+
+	// front remembers the slots of recently met tasks, direct-mapped by
+	// trace id: a task in flight is found with one compare instead of a
+	// probe of the map, whose 65,536 entries miss the CPU caches.
+	front [corrFront]int32 // 1 + a slot, 0 if none
 }
+
+// corrFront is the size of a table's front (a power of two).
+const corrFront = 256
 
 // corrSlot is one remembered task: 64 bytes, no pointers.
 type corrSlot struct {
@@ -56,7 +64,7 @@ func (c *Correlations) Learn(id pcommon.TraceID, corr string) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, ok := c.at[id]
+	i, ok := c.find(id)
 	if ok {
 		if c.holds(i, corr) {
 			return
@@ -98,7 +106,25 @@ func (c *Correlations) take(id pcommon.TraceID) int32 {
 	}
 	c.slots[i].trace = id
 	c.at[id] = i
+	c.front[frontOf(id)] = i + 1
 	return i
+}
+
+func frontOf(id pcommon.TraceID) int {
+	return int(id[0]) & (corrFront - 1)
+}
+
+// find returns the slot of the task of trace id; c.mu is held.
+func (c *Correlations) find(id pcommon.TraceID) (int32, bool) {
+	f := &c.front[frontOf(id)]
+	if i := *f - 1; i >= 0 && c.slots[i].trace == id {
+		return i, true
+	}
+	i, ok := c.at[id]
+	if ok {
+		*f = i + 1
+	}
+	return i, ok
 }
 
 // holds reports whether slot i holds corr.
@@ -116,7 +142,7 @@ func (c *Correlations) holds(i int32, corr string) bool {
 func (c *Correlations) Lookup(id pcommon.TraceID) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i, ok := c.at[id]
+	i, ok := c.find(id)
 	if !ok {
 		return "", false
 	}
@@ -129,7 +155,7 @@ func (c *Correlations) Lookup(id pcommon.TraceID) (string, bool) {
 // Has reports whether the task of trace id has a known correlation id.
 func (c *Correlations) Has(id pcommon.TraceID) bool {
 	c.mu.Lock()
-	_, ok := c.at[id]
+	_, ok := c.find(id)
 	c.mu.Unlock()
 	return ok
 }

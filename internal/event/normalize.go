@@ -54,15 +54,27 @@ type Normalizer struct {
 	// attribute values (Redactor.Scrub); the payload is left alone.
 	Redactor *Redactor
 
-	tasks [recentTasks]taskIDs // direct-mapped by id.slot
-	nums  [recentNums]id       // formatted numbers, direct-mapped by id.slot
+	tasks [recentTasks]taskIDs    // direct-mapped by id.slot
+	nums  [recentNums]id          // formatted numbers, direct-mapped by id.slot
+	steps [recentSteps]stepSpanID // span ids of recent step attempts, by step id.slot
 }
 
-// Cache sizes of a Normalizer.
+// Cache sizes of a Normalizer. A Tasker batch interleaves the events of a
+// couple of dozen tasks in flight (the sample's runs of one task's events
+// are 1.4 long): with fewer slots than tasks, ids were hashed again and
+// again.
 const (
-	recentTasks = 8
-	recentNums  = 16
+	recentTasks = 32
+	recentNums  = 64
+	recentSteps = 64
 )
+
+// stepSpanID is the span id of one step attempt.
+type stepSpanID struct {
+	task, step string // their texts; empty in an unused slot
+	attempt    int64
+	span       pcommon.SpanID
+}
 
 // taskIDs are the ids of one task.
 type taskIDs struct {
@@ -130,7 +142,7 @@ func (n *Normalizer) NormalizeWith(lr plog.LogRecord, name string, body pcommon.
 	case f.sql != "":
 		lr.SetSpanID(DBSpanID(taskID, stepID, f.startedAt, f.timestamp, f.sql))
 	case stepID != "":
-		lr.SetSpanID(StepSpanID(taskID, stepID, f.attempt))
+		lr.SetSpanID(n.stepSpan(f.stepID.slot(recentSteps), taskID, stepID, f.attempt))
 	default:
 		if !task.hasSpan {
 			task.span, task.hasSpan = TaskSpanID(taskID), true
@@ -214,6 +226,16 @@ func (n *Normalizer) task(x id) *taskIDs {
 		*t = taskIDs{namespace: n.Namespace, id: x, trace: TraceID(n.Namespace, x.text)}
 	}
 	return t
+}
+
+// stepSpan returns StepSpanID(taskID, stepID, attempt), remembered in
+// steps[slot].
+func (n *Normalizer) stepSpan(slot int, taskID, stepID string, attempt int64) pcommon.SpanID {
+	s := &n.steps[slot]
+	if s.step != stepID || s.attempt != attempt || s.task != taskID {
+		*s = stepSpanID{task: taskID, step: stepID, attempt: attempt, span: StepSpanID(taskID, stepID, attempt)}
+	}
+	return s.span
 }
 
 // text returns the text of x, formatting a number only when it is not the

@@ -135,7 +135,10 @@ type keyMemoSlot struct {
 	in keyInfo
 }
 
-const keyMemoSlots = 128 // a power of two; events carry a few dozen distinct keys
+const (
+	keyMemoBits  = 10
+	keyMemoSlots = 1 << keyMemoBits
+)
 
 // info answers for k; a nil memo asks the filter each time.
 func (m *keyMemo) info(k string, f *keyFilter) keyInfo {
@@ -148,7 +151,7 @@ func (m *keyMemo) info(k string, f *keyFilter) keyInfo {
 	}
 	p := unsafe.StringData(k)
 	h := uintptr(unsafe.Pointer(p))
-	s := &m.slots[(h>>4^h>>11^uintptr(len(k)))&(keyMemoSlots-1)]
+	s := &m.slots[uint64(h+uintptr(len(k)))*0x9E3779B97F4A7C15>>(64-keyMemoBits)]
 	if p != nil && unsafe.StringData(s.k) == p && len(s.k) == len(k) {
 		return s.in
 	}

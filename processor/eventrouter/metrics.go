@@ -13,24 +13,22 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.uber.org/zap"
 
-	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metrics"
 )
 
 // metricsConnector feeds every event routed to metrics, sampled or not, to
 // the aggregator and sends cumulative snapshots.
 type metricsConnector struct {
-	r         *router
-	agg       *metrics.Aggregator
-	next      consumer.Metrics
-	terminals *countedTerminals
+	r    *router
+	agg  *metrics.Aggregator
+	next consumer.Metrics
 
 	timer periodic
 }
 
 func newMetricsConnector(r *router, agg *metrics.Aggregator, next consumer.Metrics) *metricsConnector {
 	r.agg.Store(agg)
-	return &metricsConnector{r: r, agg: agg, next: next, terminals: newCountedTerminals()}
+	return &metricsConnector{r: r, agg: agg, next: next}
 }
 
 func (c *metricsConnector) Capabilities() consumer.Capabilities {
@@ -90,7 +88,7 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 			lrs := sls.At(j).LogRecords()
 			for k := 0; k < lrs.Len(); k, idx = k+1, idx+1 {
 				lr := lrs.At(k)
-				name, _, ok := v.routedTo(c.r, toMetrics, idx, lr, &n)
+				_, _, ok := v.routedTo(c.r, toMetrics, idx, lr, &n)
 				if !ok {
 					continue
 				}
@@ -103,11 +101,10 @@ func (c *metricsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 					f.redactRecord(rec)
 				}
 				payload := rec.Body()
-				if tid := rec.TraceID(); !tid.IsEmpty() && assembly.KindOf(name).Terminal() && !c.terminals.first(tid, rec.SpanID(), name) {
-					n.duplicate++ // delivered again: counted once
+				if !c.agg.ObserveWith(rec, payload, res) {
+					n.duplicate++ // a terminal event delivered again: counted once
 					continue
 				}
-				c.agg.ObserveWith(rec, payload, res)
 				n.routed++
 			}
 		}

@@ -37,14 +37,33 @@ const (
 type taskState struct {
 	name        string
 	state       uint8
-	active      *series // the tasks.active series it incremented
+	counted     outcomes // terminal events of the task counted
+	active      *series  // the tasks.active series it incremented
 	activeSteps int32
 }
 
 type stepState struct {
-	task   lruKey // the key of its task in the tasks table
-	state  uint8
-	active *series
+	task    lruKey // the key of its task in the tasks table
+	state   uint8
+	counted outcomes // terminal events of the attempt counted
+	active  *series
+}
+
+// outcomes is a set of terminal outcomes (event.Info.Outcome).
+type outcomes uint8
+
+func outcomeOf(outcome string) outcomes {
+	switch outcome {
+	case "completed":
+		return 1
+	case "failed":
+		return 2
+	case "cancelled":
+		return 4
+	case "resolved_manually":
+		return 8
+	}
+	return 16 // an outcome of a catalog newer than this switch
 }
 
 type service struct {
@@ -141,14 +160,22 @@ func (a *Aggregator) evictStep(keyLen int, s *stepState) {
 
 // Observe records one normalized event. res is the resource the event came
 // with; its service.name selects the resource the metrics are reported under.
-func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) {
-	a.ObserveWith(lr, lr.Body(), res)
+// It reports false for a terminal event already counted (see ObserveWith).
+func (a *Aggregator) Observe(lr plog.LogRecord, res pcommon.Resource) bool {
+	return a.ObserveWith(lr, lr.Body(), res)
 }
 
 // ObserveWith records one normalized event whose payload is body rather than
 // lr's own body: the router normalizes OTLP input into a record holding only
 // attributes, and passes the input's payload along as it is.
-func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcommon.Resource) {
+//
+// A terminal event (a task's or a step attempt's end) that was counted
+// already, delivered again by a sender's retry or a replayed queue, is not
+// counted again: the task's or attempt's entry in the tracking tables
+// remembers which outcomes it counted (a task that failed and was then
+// resolved manually counts both). It then reports false. Once the entry is
+// evicted (max_tracked_tasks, max_tracked_steps), a repeat counts again.
+func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcommon.Resource) bool {
 	payload := noPayload
 	if body.Type() == pcommon.ValueTypeMap {
 		payload = body.Map()
@@ -156,24 +183,13 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	name := lr.EventName()
 	if name == "" {
 		if name = event.Name(lr); name == "" {
-			return
+			return true
 		}
 	}
 	attrs := lr.Attributes()
 
 	a.mu.Lock()
 	defer a.mu.Unlock()
-
-	svc := a.service(res)
-	var exv exemplar
-	var ex *exemplar
-	if a.exemplars {
-		if tid := lr.TraceID(); !tid.IsEmpty() {
-			exv = exemplar{trace: tid, span: lr.SpanID(), ts: lr.Timestamp(), ok: true}
-			ex = &exv
-		}
-	}
-	a.find(mEvents, svc, name).add(1, ex)
 
 	taskID := attrStr(attrs, event.AttrTaskID)
 	if len(taskID) > a.maxLabel {
@@ -209,6 +225,38 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	// what the event means comes from the event catalog; names outside it
 	// feed tasker.events and user-defined metrics only
 	in, _ := event.Lookup(name)
+	var step *stepState // of a step attempt's end
+	switch in.Metric {
+	case event.MetricTaskOutcome:
+		if task != nil {
+			o := outcomeOf(in.Outcome)
+			if task.counted&o != 0 {
+				return false
+			}
+			task.counted |= o
+		}
+	case event.MetricStepOutcome:
+		if stepID := attrStr(attrs, event.AttrStepID); taskID != "" && stepID != "" {
+			step = a.step(tr, stepID, attrInt(attrs, event.AttrStepAttempt))
+			o := outcomeOf(in.Outcome)
+			if step.counted&o != 0 {
+				return false
+			}
+			step.counted |= o
+		}
+	}
+
+	svc := a.service(res)
+	var exv exemplar
+	var ex *exemplar
+	if a.exemplars {
+		if tid := lr.TraceID(); !tid.IsEmpty() {
+			exv = exemplar{trace: tid, span: lr.SpanID(), ts: lr.Timestamp(), ok: true}
+			ex = &exv
+		}
+	}
+	a.find(mEvents, svc, name).add(1, ex)
+
 	switch in.Metric {
 	case event.MetricTaskStart:
 		if task != nil && task.state == stateNone {
@@ -232,7 +280,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	case event.MetricStepsViable:
 		a.stepsViable(payload, taskID, lr.Timestamp(), svc, taskName, ex)
 	case event.MetricStepOutcome:
-		a.stepOutcome(lr, payload, attrs, tr, svc, taskName, in.Outcome, ex)
+		a.stepOutcome(lr, payload, attrs, step, tr, svc, taskName, in.Outcome, ex)
 	case event.MetricStepRetry:
 		a.find(mStepRetries, svc, taskName, orUnknown(attrStr(attrs, event.AttrStepName))).add(1, ex)
 	case event.MetricBackoff:
@@ -274,6 +322,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 		a.truncated++
 		a.cut = false
 	}
+	return true
 }
 
 func (a *Aggregator) taskOutcome(lr plog.LogRecord, body pcommon.Map, task *taskState, tr taskRef, svc int32, taskName, status string, ex *exemplar) {
@@ -378,7 +427,9 @@ func (a *Aggregator) stepStarted(lr plog.LogRecord, attrs pcommon.Map, task *tas
 	}
 }
 
-func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tr taskRef, svc int32, taskName, status string, ex *exemplar) {
+// stepOutcome counts a step attempt's end; s is its entry (nil when the
+// event names no task or step).
+func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, s *stepState, tr taskRef, svc int32, taskName, status string, ex *exemplar) {
 	stepName := orUnknown(attrStr(attrs, event.AttrStepName))
 	a.find(mSteps, svc, taskName, stepName, status).add(1, ex)
 	d, ok := payloadFloat(body, event.FieldExecutionDuration)
@@ -391,11 +442,9 @@ func (a *Aggregator) stepOutcome(lr plog.LogRecord, body, attrs pcommon.Map, tr 
 			a.find(mSlowOperations, svc, "step").add(1, ex)
 		}
 	}
-	stepID := attrStr(attrs, event.AttrStepID)
-	if tr.id == "" || stepID == "" {
+	if s == nil {
 		return
 	}
-	s := a.step(tr, stepID, attrInt(attrs, event.AttrStepAttempt))
 	if s.state == stateActive {
 		s.active.value--
 		s.active = nil

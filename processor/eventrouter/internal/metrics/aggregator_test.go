@@ -266,6 +266,33 @@ func TestActiveGaugesOutOfOrderAndDuplicates(t *testing.T) {
 	assert.EqualValues(t, 1, tasks)
 }
 
+func TestTerminalEventsCountOnce(t *testing.T) {
+	a := newAggregator(t, nil)
+	res := testResource("svc")
+	task := func(id int) map[string]any { return map[string]any{"task_id": id, "task_name": "t"} }
+	step := func(id, attempt int) map[string]any {
+		return map[string]any{"task_id": 1, "step_id": id, "step_name": "s", "attempt_number": attempt}
+	}
+	observe := func(name string, attrs map[string]any) bool {
+		return a.Observe(testEvent(name, attrs), res)
+	}
+	assert.True(t, observe("step.failed", step(10, 1)))
+	assert.False(t, observe("step.failed", step(10, 1)), "the same attempt's end again")
+	assert.True(t, observe("step.failed", step(10, 2)), "another attempt")
+	assert.True(t, observe("step.resolved_manually", step(10, 2)), "another outcome of the attempt")
+	assert.True(t, observe("task.failed", task(1)))
+	assert.False(t, observe("task.failed", task(1)))
+	assert.True(t, observe("task.resolved_manually", task(1)), "a failed task resolved by hand counts both")
+	assert.True(t, observe("task.failed", task(2)), "another task")
+	assert.True(t, observe("step.execution_requested", step(10, 3)), "other events are not terminal")
+	assert.True(t, observe("step.execution_requested", step(10, 3)))
+
+	_, got := snapshot(a)
+	assert.EqualValues(t, 3, got["tasker.steps"].total())
+	assert.EqualValues(t, 3, got["tasker.tasks"].total())
+	assert.EqualValues(t, 8, got["tasker.events"].total(), "a repeat is not an event either")
+}
+
 func TestTrackedTasksBounded(t *testing.T) {
 	a := newAggregator(t, func(c *Config) { c.MaxTrackedTasks = 3; c.MaxTrackedSteps = 2 })
 	res := testResource("svc")
@@ -479,12 +506,25 @@ func TestConcurrentObserve(t *testing.T) {
 			}
 		}
 	}()
+	// each worker sends the sample's tasks under task ids of its own (the
+	// same terminal event twice counts once)
+	inputs := make([][]plog.LogRecord, workers)
+	for w := range inputs {
+		for _, lr := range s.records {
+			c := plog.NewLogRecord()
+			lr.CopyTo(c)
+			if v, ok := c.Attributes().Get(event.AttrTaskID); ok {
+				v.SetStr(v.Str() + "-w" + strconv.Itoa(w))
+			}
+			inputs[w] = append(inputs[w], c)
+		}
+	}
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
 			res := testResource("svc-" + strconv.Itoa(w%2))
-			for _, lr := range s.records {
+			for _, lr := range inputs[w] {
 				a.Observe(lr, res)
 			}
 		}(w)
