@@ -4,7 +4,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -426,18 +425,6 @@ func FloatValue(v pcommon.Value) (float64, bool) {
 		return f, err == nil
 	}
 	return 0, false
-}
-
-// ParseTime reads an ISO-8601 / RFC 3339 time as Tasker writes it.
-func ParseTime(s string) (pcommon.Timestamp, bool) {
-	if s == "" {
-		return 0, false
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return 0, false
-	}
-	return pcommon.NewTimestampFromTime(t), true
 }
 
 func strValue(v pcommon.Value) string {
