@@ -131,9 +131,12 @@ func (s *state) member(ev *eventScan, e *keyEntry) bool {
 	ev.members++
 	if first {
 		ev.at[a] = at
-		if a <= attrType && s.peek() == '"' {
+		if (a <= attrEventName || a == attrType) && s.peek() == '"' {
 			// An event name: entered in the table like member names, as
 			// they repeat as much. (e is a seeded entry: still valid.)
+			// Not the timestamp, which never repeats: each one entered
+			// took a slot of the table (reset when full, losing the
+			// members' hints) and a verdict of the redactor's cache.
 			v, _, ok := s.readStr()
 			if !ok {
 				return false
