@@ -16,7 +16,7 @@ FUZZFLAGS  := -fuzztime=$(FUZZTIME) -fuzzminimizetime=100x
 # Go sources of the project's own module (what the binary is built from).
 GO_SOURCES := $(shell find receiver processor exporter internal cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz faults-hostile lint generate taskersim e2e faults scale demo bench bench-quick bench-micro clean
+.PHONY: all build run test unit-test rules-test deploy-test smoke-test fuzz faults-hostile lint generate taskersim e2e faults scale demo bench bench-quick bench-compare bench-micro clean
 
 all: build
 
@@ -131,6 +131,10 @@ bench: $(BIN)
 ## bench-quick: the same harness in about a minute (to check it, not to quote)
 bench-quick: $(BIN)
 	./scripts/bench.sh --quick
+
+## bench-compare: A and D's CPU per event against earlier commits, BASE="<commit> ...", binaries alternated
+bench-compare: $(BIN)
+	./scripts/bench-compare.sh $(BASE)
 
 ## bench-micro: only the components' Go microbenchmarks, into docs/BENCHMARKS.md
 bench-micro:

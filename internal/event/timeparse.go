@@ -35,13 +35,15 @@ func parseRFC3339(s string) (pcommon.Timestamp, bool) {
 	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return 0, false
 	}
-	year, ok1 := digits(s[0:4])
-	month, ok2 := digits(s[5:7])
-	day, ok3 := digits(s[8:10])
-	hour, ok4 := digits(s[11:13])
-	minute, ok5 := digits(s[14:16])
-	sec, ok6 := digits(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
+	y1, ok1 := num2(s, 0)
+	y2, ok2 := num2(s, 2)
+	month, ok3 := num2(s, 5)
+	day, ok4 := num2(s, 8)
+	hour, ok5 := num2(s, 11)
+	minute, ok6 := num2(s, 14)
+	sec, ok7 := num2(s, 17)
+	year := y1*100 + y2
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) ||
 		year < 1970 || year > 2261 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
 		hour > 23 || minute > 59 || sec > 59 {
 		return 0, false
@@ -49,26 +51,26 @@ func parseRFC3339(s string) (pcommon.Timestamp, bool) {
 	rest := s[19:]
 	nsec := int64(0)
 	if len(rest) > 0 && rest[0] == '.' {
-		n := 1
-		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
-			n++
+		n, f := 1, 0
+		for ; n < len(rest); n++ {
+			c := rest[n] - '0'
+			if c > 9 {
+				break
+			}
+			f = f*10 + int(c)
 		}
 		if n == 1 || n > 10 {
 			return 0, false // no digit, or more than nine
 		}
-		f, _ := digits(rest[1:n])
-		for i := n; i <= 9; i++ {
-			f *= 10
-		}
-		nsec = int64(f)
+		nsec = int64(f) * fracScale[n-1]
 		rest = rest[n:]
 	}
 	offset := int64(0)
 	switch {
 	case rest == "Z":
 	case len(rest) == len("+07:00") && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
-		oh, ok1 := digits(rest[1:3])
-		om, ok2 := digits(rest[4:6])
+		oh, ok1 := num2(rest, 1)
+		om, ok2 := num2(rest, 4)
 		if !ok1 || !ok2 || oh > 23 || om > 59 {
 			return 0, false
 		}
@@ -86,18 +88,14 @@ func parseRFC3339(s string) (pcommon.Timestamp, bool) {
 	return pcommon.Timestamp(secs*1e9 + nsec), true
 }
 
-// digits reads a run of ASCII digits (at most nine).
-func digits(s string) (int, bool) {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+// num2 reads the two ASCII digits at s[i:i+2].
+func num2(s string, i int) (int, bool) {
+	a, b := s[i]-'0', s[i+1]-'0' // a byte below '0' wraps above 9
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
+
+// fracScale[d] turns d digits of a fraction of a second into nanoseconds.
+var fracScale = [10]int64{0, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 100, 10, 1}
 
 func daysIn(month, year int) int {
 	switch month {

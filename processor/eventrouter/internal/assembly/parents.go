@@ -176,7 +176,7 @@ func (a *Assembler) release(st *taskState, reason string, now time.Duration) {
 	}
 	a.emit(st, all, evs, reason)
 	clear(a.path)
-	a.entomb(st, all, now)
+	a.entomb(st, tomb, all, now)
 	clear(all)
 	clear(batches)
 	clear(steps)

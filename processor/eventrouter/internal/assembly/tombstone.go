@@ -42,21 +42,27 @@ func (t *tombstone) find(id pcommon.SpanID) int {
 
 func isComplete(sp *span) bool { return sp.startPrio > 0 && sp.endPrio > 0 }
 
-// entomb records the spans just emitted of st.
-func (a *Assembler) entomb(st *taskState, emitted []*span, now time.Duration) {
-	t := a.tombs[st.traceID]
+// entomb records the spans just emitted of st. t is the task's tombstone
+// when it had one (st.late), else nil: a task created with no tombstone of
+// its trace gets none while it lives, so the common case takes no lookup.
+func (a *Assembler) entomb(st *taskState, t *tombstone, emitted []*span, now time.Duration) {
 	if t == nil {
 		t = &tombstone{traceID: st.traceID, spans: make([]tombSpan, 0, len(emitted))}
 		a.tombs[st.traceID] = t
-	}
-	for _, sp := range emitted {
-		ts := tombSpan{id: sp.id, parent: sp.parent, complete: isComplete(sp)}
-		if i := t.find(sp.id); i >= 0 {
-			t.spans[i] = ts
-			continue
+		for _, sp := range emitted { // ids are distinct: no lookup
+			t.spans = append(t.spans, tombSpan{id: sp.id, parent: sp.parent, complete: isComplete(sp)})
 		}
-		t.spans = append(t.spans, ts)
-		a.tombSpans++
+		a.tombSpans += len(emitted)
+	} else {
+		for _, sp := range emitted {
+			ts := tombSpan{id: sp.id, parent: sp.parent, complete: isComplete(sp)}
+			if i := t.find(sp.id); i >= 0 {
+				t.spans[i] = ts
+				continue
+			}
+			t.spans = append(t.spans, ts)
+			a.tombSpans++
+		}
 	}
 	t.until = now + a.timeout
 	a.tombOrder = append(a.tombOrder, tombEntry{id: t.traceID, until: t.until})
