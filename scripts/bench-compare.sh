@@ -71,11 +71,11 @@ format_of() { case $1 in A) echo ndjson ;; *) echo otlp-json ;; esac; }
 
 run_one() { # run_one PIPELINE INDEX ROUND → appends to $OUT/results.tsv
   local p=$1 i=$2 r=$3 tree=${TREES[$2]} res="$OUT/$1-${NAMES[$2]}-r$3.json" pid
-  start "${NAMES[$i]} $p" "$OUT/collector.log" "${PIN1[@]}" env GOMAXPROCS=1 "$tree/bin/otelcol-tasker" --config "$(config_of "$tree" "$p")"
+  start "${NAMES[$i]} $p" "$OUT/collector.log" "${PIN1[@]}" env GOMAXPROCS=1 "$tree/bin/otelcol-tasker" --config "$(config_of "$tree" "$p")" >/dev/null
   pid=$(last_pid)
   wait_http "http://$BENCH_HEALTH_ENDPOINT/" 30 "$pid"
   "${PIN0[@]}" "$OUT/loadgen" -mode saturate -url "$(url_of "$p")" -format "$(format_of "$p")" \
-    -warmup "$WARMUP" -duration "$DURATION" -pid "$pid" -clk-tck "$(getconf CLK_TCK)" -out "$res" >/dev/null
+    -warmup "$WARMUP" -duration "$DURATION" -pid "$pid" -clk-tck "$(getconf CLK_TCK)" -out "$res" >>"$OUT/loadgen.log" 2>&1
   stop_pid "$pid"
   forget_pid "$pid"
   python3 - "$res" "$p" "${NAMES[$i]}" "$r" >>"$OUT/results.tsv" <<'EOF'

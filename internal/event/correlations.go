@@ -29,8 +29,11 @@ type Correlations struct {
 
 	// front remembers the slots of recently met tasks, direct-mapped by
 	// trace id: a task in flight is found with one compare instead of a
-	// probe of the map, whose 65,536 entries miss the CPU caches.
-	front [corrFront]int32 // 1 + a slot, 0 if none
+	// probe of the map, whose 65,536 entries miss the CPU caches. absent
+	// remembers, the same way, recent tasks the table does not hold: the
+	// records of a task without a correlation id all ask for it.
+	front  [corrFront]int32 // 1 + a slot, 0 if none
+	absent [corrFront]pcommon.TraceID
 }
 
 // corrFront is the size of a table's front (a power of two).
@@ -54,12 +57,14 @@ const (
 
 // NewCorrelations returns an empty table.
 func NewCorrelations() *Correlations {
-	return &Correlations{at: make(map[pcommon.TraceID]int32, 1024)}
+	// the ring's room is reserved at once (4 MiB, touched only as tasks come):
+	// growing it by appends copied it again and again in the first seconds
+	return &Correlations{at: make(map[pcommon.TraceID]int32, 1024), slots: make([]corrSlot, 0, MaxCorrelations)}
 }
 
 // Learn remembers corr as the correlation id of the task of trace id.
 func (c *Correlations) Learn(id pcommon.TraceID, corr string) {
-	if corr == "" || len(corr) > MaxSpreadCorrelation {
+	if corr == "" || len(corr) > MaxSpreadCorrelation || id.IsEmpty() {
 		return
 	}
 	c.mu.Lock()
@@ -107,6 +112,9 @@ func (c *Correlations) take(id pcommon.TraceID) int32 {
 	c.slots[i].trace = id
 	c.at[id] = i
 	c.front[frontOf(id)] = i + 1
+	if c.absent[frontOf(id)] == id {
+		c.absent[frontOf(id)] = pcommon.TraceID{}
+	}
 	return i
 }
 
@@ -116,13 +124,18 @@ func frontOf(id pcommon.TraceID) int {
 
 // find returns the slot of the task of trace id; c.mu is held.
 func (c *Correlations) find(id pcommon.TraceID) (int32, bool) {
-	f := &c.front[frontOf(id)]
-	if i := *f - 1; i >= 0 && c.slots[i].trace == id {
+	j := frontOf(id)
+	if i := c.front[j] - 1; i >= 0 && c.slots[i].trace == id {
 		return i, true
+	}
+	if c.absent[j] == id {
+		return 0, false
 	}
 	i, ok := c.at[id]
 	if ok {
-		*f = i + 1
+		c.front[j] = i + 1
+	} else {
+		c.absent[j] = id
 	}
 	return i, ok
 }

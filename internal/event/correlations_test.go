@@ -41,6 +41,30 @@ func TestCorrelationsRemembersAndReplaces(t *testing.T) {
 	}
 }
 
+// A task asked for before it is learned is found once learned, also when
+// other tasks share its places in the fronts of the table.
+func TestCorrelationsLearnedAfterAsked(t *testing.T) {
+	c := NewCorrelations()
+	for i := 0; i < 1000; i += 7 {
+		if c.Has(traceOf(i)) {
+			t.Fatalf("task %d is not learned yet", i)
+		}
+		c.Learn(traceOf(i), "corr")
+		if !c.Has(traceOf(i)) || c.Has(traceOf(i+256)) {
+			t.Fatalf("task %d: learned, and %d not", i, i+256)
+		}
+	}
+	for i := 0; i < 1000; i++ {
+		if got, ok := c.Lookup(traceOf(i)); ok != (i%7 == 0) || ok && got != "corr" {
+			t.Fatalf("task %d: %q %v", i, got, ok)
+		}
+	}
+	c.Learn(pcommon.TraceID{}, "corr") // no task: not learned
+	if c.Has(pcommon.TraceID{}) {
+		t.Fatal("the empty trace id has no correlation id")
+	}
+}
+
 func TestCorrelationsForgetsOldestFirst(t *testing.T) {
 	c := NewCorrelations()
 	long := strings.Repeat("L", 100)

@@ -590,3 +590,23 @@ func TestLRU(t *testing.T) {
 	assert.Equal(t, map[string]bool{"a": true, "d": true, "e": true}, seen)
 	assert.Equal(t, "", *l.insert(keyOfString("f"), 1), "a reused slot starts from the zero value")
 }
+
+// Keys that share a slot of the front table are told apart by the full key,
+// and a slot reused after an eviction never answers for the evicted key.
+func TestLRUFrontCollisions(t *testing.T) {
+	l := newLRU[int](2, nil)
+	k := func(i uint64) lruKey { return lruKey{i * lruFront, i} } // all in front slot 0
+	*l.insert(k(1), 1) = 1
+	*l.insert(k(2), 1) = 2
+	for i := uint64(1); i <= 2; i++ {
+		require.NotNil(t, l.get(k(i)))
+		assert.EqualValues(t, i, *l.get(k(i)))
+		assert.EqualValues(t, i, *l.peek(k(i)))
+	}
+	*l.insert(k(3), 1) = 3 // evicts 1 (2 was used last), reusing its slot
+	assert.Nil(t, l.get(k(1)))
+	assert.Nil(t, l.peek(k(1)))
+	assert.EqualValues(t, 2, *l.peek(k(2)))
+	assert.EqualValues(t, 3, *l.get(k(3)))
+	assert.Nil(t, l.get(lruKey{}), "the zero key is never held")
+}
