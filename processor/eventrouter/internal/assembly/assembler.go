@@ -29,7 +29,7 @@ type Assembler struct {
 
 	// tombstones of released tasks (tombstone.go), in expiry order
 	tombs        map[pcommon.TraceID]*tombstone
-	tombOrder    []tombEntry
+	tombOrder    fifo[tombEntry]
 	tombSpans    int
 	maxTombSpans int
 

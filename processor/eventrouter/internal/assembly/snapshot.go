@@ -560,7 +560,7 @@ func (a *Assembler) RestoreTombstone(rec []byte) error {
 	t.until = a.since(until)
 	a.tombs[t.traceID] = t
 	a.tombSpans += len(t.spans)
-	a.tombOrder = append(a.tombOrder, tombEntry{id: t.traceID, until: t.until})
+	a.tombOrder.push(tombEntry{id: t.traceID, until: t.until})
 	if st := a.tasks[t.traceID]; st != nil {
 		st.late = true
 	}
@@ -570,8 +570,8 @@ func (a *Assembler) RestoreTombstone(rec []byte) error {
 // Restored sorts the expiry order of restored tombstones and enforces the
 // bounds; call it once everything was restored.
 func (a *Assembler) Restored(now time.Time) {
-	slices.SortStableFunc(a.tombOrder, func(x, y tombEntry) int { return cmp.Compare(x.until, y.until) })
-	for a.tombSpans > a.maxTombSpans && len(a.tombOrder) > 0 {
+	slices.SortStableFunc(a.tombOrder.items(), func(x, y tombEntry) int { return cmp.Compare(x.until, y.until) })
+	for a.tombSpans > a.maxTombSpans && a.tombOrder.len() > 0 {
 		a.expireTomb(true)
 	}
 	a.afterAdd(now)

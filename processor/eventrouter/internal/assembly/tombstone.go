@@ -65,19 +65,19 @@ func (a *Assembler) entomb(st *taskState, t *tombstone, emitted []*span, now tim
 		}
 	}
 	t.until = now + a.timeout
-	a.tombOrder = append(a.tombOrder, tombEntry{id: t.traceID, until: t.until})
+	a.tombOrder.push(tombEntry{id: t.traceID, until: t.until})
 	if a.journal {
 		a.stats.Settle = append(a.stats.Settle, Record{Key: tombKey(t.traceID), Value: a.encodeTomb(t)})
 	}
-	for a.tombSpans > a.maxTombSpans && len(a.tombOrder) > 0 {
+	for a.tombSpans > a.maxTombSpans && a.tombOrder.len() > 0 {
 		a.expireTomb(true)
 	}
 }
 
 // expireTombs drops tombstones past their time.
 func (a *Assembler) expireTombs(now time.Duration) {
-	for len(a.tombOrder) > 0 {
-		e := a.tombOrder[0]
+	for a.tombOrder.len() > 0 {
+		e := a.tombOrder.front()
 		if t := a.tombs[e.id]; t != nil && t.until == e.until && now < e.until {
 			return
 		}
@@ -88,9 +88,7 @@ func (a *Assembler) expireTombs(now time.Duration) {
 // expireTomb drops the oldest entry of the expiry order, and its tombstone
 // unless a later release superseded the entry (or force).
 func (a *Assembler) expireTomb(force bool) {
-	e := a.tombOrder[0]
-	a.tombOrder[0] = tombEntry{}
-	a.tombOrder = a.tombOrder[1:]
+	e := a.tombOrder.pop()
 	t := a.tombs[e.id]
 	if t == nil || (t.until != e.until && !force) {
 		return
