@@ -19,7 +19,7 @@ usage: scripts/bench-compare.sh [--help] COMMIT...
   their ratios to the first COMMIT.
 
 Environment (defaults in brackets):
-  COMPARE_PIPELINES [A D]  COMPARE_ROUNDS [5]  COMPARE_OUT [.e2e/compare]
+  COMPARE_PIPELINES [A D] (A, AD, D)  COMPARE_ROUNDS [5]  COMPARE_OUT [.e2e/compare]
   COMPARE_WARMUP [3s]  COMPARE_DURATION [10s]
   and the endpoints of scripts/bench.sh (BENCH_TASKER_ENDPOINT, ...)
 EOF
@@ -62,15 +62,18 @@ go build -o "$OUT/loadgen" ./bench/loadgen
 config_of() { # config_of TREE PIPELINE
   case $2 in
     A) echo "$1/bench/configs/a-product.yaml" ;;
+    AD) echo "$1/bench/configs/a-durable.yaml" ;;
     D) echo "$1/bench/configs/d-router-metrics.yaml" ;;
-    *) echo "unknown pipeline $2 (A or D)" >&2; return 1 ;;
+    *) echo "unknown pipeline $2 (A, AD or D)" >&2; return 1 ;;
   esac
 }
-url_of() { case $1 in A) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
-format_of() { case $1 in A) echo ndjson ;; *) echo otlp-json ;; esac; }
+url_of() { case $1 in A | AD) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
+format_of() { case $1 in A | AD) echo ndjson ;; *) echo otlp-json ;; esac; }
 
 run_one() { # run_one PIPELINE INDEX ROUND → appends to $OUT/results.tsv
   local p=$1 i=$2 r=$3 tree=${TREES[$2]} res="$OUT/$1-${NAMES[$2]}-r$3.json" pid
+  export BENCH_STORAGE_DIR="$OUT/storage" # AD's, empty at every start
+  rm -rf "$BENCH_STORAGE_DIR"
   start "${NAMES[$i]} $p" "$OUT/collector.log" "${PIN1[@]}" env GOMAXPROCS=1 "$tree/bin/otelcol-tasker" --config "$(config_of "$tree" "$p")" >/dev/null
   pid=$(last_pid)
   wait_http "http://$BENCH_HEALTH_ENDPOINT/" 30 "$pid"
