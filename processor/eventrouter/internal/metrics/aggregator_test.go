@@ -212,56 +212,60 @@ func testResource(service string) pcommon.Resource {
 	return r
 }
 
+// taskOf is the payload of an event of task id; stepOf of one of attempt
+// attempt of step id of task 1.
+func taskOf(id int) map[string]any { return map[string]any{"task_id": id, "task_name": "t"} }
+
+func stepOf(id, attempt int) map[string]any {
+	return map[string]any{"task_id": 1, "step_id": id, "step_name": "s", "attempt_number": attempt}
+}
+
 func TestActiveGaugesOutOfOrderAndDuplicates(t *testing.T) {
 	a := newAggregator(t, nil)
 	res := testResource("svc")
-	task := func(id int) map[string]any { return map[string]any{"task_id": id, "task_name": "t"} }
-	step := func(id, attempt int) map[string]any {
-		return map[string]any{"task_id": 1, "step_id": id, "step_name": "s", "attempt_number": attempt}
-	}
 	active := func() (float64, float64) {
 		_, got := snapshot(a)
 		return got["tasker.tasks.active"].total(), got["tasker.steps.active"].total()
 	}
 
 	// both start events of one task count once
-	a.Observe(testEvent("task.start_requested", task(1)), res)
-	a.Observe(testEvent("workflow.task_started", task(1)), res)
-	a.Observe(testEvent("task.start_requested", task(1)), res)
+	a.Observe(testEvent("task.start_requested", taskOf(1)), res)
+	a.Observe(testEvent("workflow.task_started", taskOf(1)), res)
+	a.Observe(testEvent("task.start_requested", taskOf(1)), res)
 	tasks, _ := active()
 	assert.EqualValues(t, 1, tasks)
 
 	// an end that arrives before its start: the late start is not counted
-	a.Observe(testEvent("task.completed", task(2)), res)
-	a.Observe(testEvent("task.start_requested", task(2)), res)
+	a.Observe(testEvent("task.completed", taskOf(2)), res)
+	a.Observe(testEvent("task.start_requested", taskOf(2)), res)
 	tasks, _ = active()
 	assert.EqualValues(t, 1, tasks)
 
 	// step attempts: duplicate starts count once, each attempt on its own
-	a.Observe(testEvent("step.execution_requested", step(10, 1)), res)
-	a.Observe(testEvent("step.before_handle", step(10, 1)), res)
-	a.Observe(testEvent("step.execution_requested", step(11, 1)), res)
+	a.Observe(testEvent("step.execution_requested", stepOf(10, 1)), res)
+	a.Observe(testEvent("step.before_handle", stepOf(10, 1)), res)
+	a.Observe(testEvent("step.execution_requested", stepOf(11, 1)), res)
 	_, steps := active()
 	assert.EqualValues(t, 2, steps)
-	a.Observe(testEvent("step.failed", step(10, 1)), res)
-	a.Observe(testEvent("step.failed", step(10, 1)), res) // duplicate end
-	a.Observe(testEvent("step.execution_requested", step(10, 2)), res)
+	a.Observe(testEvent("step.failed", stepOf(10, 1)), res)
+	a.Observe(testEvent("step.failed", stepOf(10, 1)), res) // duplicate end
+	a.Observe(testEvent("step.execution_requested", stepOf(10, 2)), res)
 	_, steps = active()
 	assert.EqualValues(t, 2, steps)
 
 	// the task ends with steps still in flight: they are closed with it
-	a.Observe(testEvent("task.cancelled", task(1)), res)
+	a.Observe(testEvent("task.cancelled", taskOf(1)), res)
 	tasks, steps = active()
 	assert.Zero(t, tasks)
 	assert.Zero(t, steps)
 	// and their late ends do not push the gauge below zero
-	a.Observe(testEvent("step.completed", step(10, 2)), res)
+	a.Observe(testEvent("step.completed", stepOf(10, 2)), res)
 	_, steps = active()
 	assert.Zero(t, steps)
 
 	// a retried task may start again
-	a.Observe(testEvent("task.retry_requested", task(1)), res)
-	a.Observe(testEvent("task.start_requested", task(1)), res)
+	a.Observe(testEvent("task.retry_requested", taskOf(1)), res)
+	a.Observe(testEvent("task.start_requested", taskOf(1)), res)
 	tasks, _ = active()
 	assert.EqualValues(t, 1, tasks)
 }
@@ -269,23 +273,19 @@ func TestActiveGaugesOutOfOrderAndDuplicates(t *testing.T) {
 func TestTerminalEventsCountOnce(t *testing.T) {
 	a := newAggregator(t, nil)
 	res := testResource("svc")
-	task := func(id int) map[string]any { return map[string]any{"task_id": id, "task_name": "t"} }
-	step := func(id, attempt int) map[string]any {
-		return map[string]any{"task_id": 1, "step_id": id, "step_name": "s", "attempt_number": attempt}
-	}
 	observe := func(name string, attrs map[string]any) bool {
 		return a.Observe(testEvent(name, attrs), res)
 	}
-	assert.True(t, observe("step.failed", step(10, 1)))
-	assert.False(t, observe("step.failed", step(10, 1)), "the same attempt's end again")
-	assert.True(t, observe("step.failed", step(10, 2)), "another attempt")
-	assert.True(t, observe("step.resolved_manually", step(10, 2)), "another outcome of the attempt")
-	assert.True(t, observe("task.failed", task(1)))
-	assert.False(t, observe("task.failed", task(1)))
-	assert.True(t, observe("task.resolved_manually", task(1)), "a failed task resolved by hand counts both")
-	assert.True(t, observe("task.failed", task(2)), "another task")
-	assert.True(t, observe("step.execution_requested", step(10, 3)), "other events are not terminal")
-	assert.True(t, observe("step.execution_requested", step(10, 3)))
+	assert.True(t, observe("step.failed", stepOf(10, 1)))
+	assert.False(t, observe("step.failed", stepOf(10, 1)), "the same attempt's end again")
+	assert.True(t, observe("step.failed", stepOf(10, 2)), "another attempt")
+	assert.True(t, observe("step.resolved_manually", stepOf(10, 2)), "another outcome of the attempt")
+	assert.True(t, observe("task.failed", taskOf(1)))
+	assert.False(t, observe("task.failed", taskOf(1)))
+	assert.True(t, observe("task.resolved_manually", taskOf(1)), "a failed task resolved by hand counts both")
+	assert.True(t, observe("task.failed", taskOf(2)), "another task")
+	assert.True(t, observe("step.execution_requested", stepOf(10, 3)), "other events are not terminal")
+	assert.True(t, observe("step.execution_requested", stepOf(10, 3)))
 
 	_, got := snapshot(a)
 	assert.EqualValues(t, 3, got["tasker.steps"].total())
