@@ -210,6 +210,24 @@ func Lookup(name string) (Info, bool) {
 	return Info{}, false
 }
 
+// OutcomeBit is the bit of a terminal event's outcome in a set of the
+// outcomes the catalog knows (at most eight, checked at init); 0 for any
+// other string.
+func OutcomeBit(outcome string) uint8 { return outcomeBits[outcome] }
+
+var outcomeBits = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for _, in := range catalog {
+		if _, ok := m[in.Outcome]; in.Outcome != "" && !ok {
+			if len(m) == 8 {
+				panic("event catalog: more than eight outcomes")
+			}
+			m[in.Outcome] = 1 << len(m)
+		}
+	}
+	return m
+}()
+
 // Catalog returns every row, in the catalog's order.
 func Catalog() []Info { return catalog[:] }
 

@@ -111,9 +111,10 @@ func (c *Correlations) take(id pcommon.TraceID) int32 {
 	}
 	c.slots[i].trace = id
 	c.at[id] = i
-	c.front[frontOf(id)] = i + 1
-	if c.absent[frontOf(id)] == id {
-		c.absent[frontOf(id)] = pcommon.TraceID{}
+	j := frontOf(id)
+	c.front[j] = i + 1
+	if c.absent[j] == id {
+		c.absent[j] = pcommon.TraceID{}
 	}
 	return i
 }

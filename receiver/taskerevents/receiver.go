@@ -219,7 +219,7 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string, copie
 	if err := copied.check(n, len(dreq.Body)); err != nil {
 		return plog.Logs{}, 0, err
 	}
-	normalize(logs, event.Normalizer{
+	normalize(logs, &event.Normalizer{
 		Namespace:      r.cfg.TraceNamespace,
 		ReceivedAt:     pcommon.NewTimestampFromTime(time.Now()),
 		CorrelationID:  correlationID,
@@ -233,7 +233,7 @@ func (r *eventsReceiver) decode(dreq decode.Request, correlationID string, copie
 // id where the event carries none. It runs once the whole body is decoded:
 // two tight loops keep their code in the instruction cache, one loop doing
 // both does not.
-func normalize(logs plog.Logs, n event.Normalizer) {
+func normalize(logs plog.Logs, n *event.Normalizer) {
 	rls := logs.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		sls := rls.At(i).ScopeLogs()

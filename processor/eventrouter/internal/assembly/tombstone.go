@@ -46,23 +46,21 @@ func isComplete(sp *span) bool { return sp.startPrio > 0 && sp.endPrio > 0 }
 // when it had one (st.late), else nil: a task created with no tombstone of
 // its trace gets none while it lives, so the common case takes no lookup.
 func (a *Assembler) entomb(st *taskState, t *tombstone, emitted []*span, now time.Duration) {
-	if t == nil {
+	fresh := t == nil
+	if fresh {
 		t = &tombstone{traceID: st.traceID, spans: make([]tombSpan, 0, len(emitted))}
 		a.tombs[st.traceID] = t
-		for _, sp := range emitted { // ids are distinct: no lookup
-			t.spans = append(t.spans, tombSpan{id: sp.id, parent: sp.parent, complete: isComplete(sp)})
-		}
-		a.tombSpans += len(emitted)
-	} else {
-		for _, sp := range emitted {
-			ts := tombSpan{id: sp.id, parent: sp.parent, complete: isComplete(sp)}
+	}
+	for _, sp := range emitted {
+		ts := tombSpan{id: sp.id, parent: sp.parent, complete: isComplete(sp)}
+		if !fresh { // a span emitted before is updated (ids are distinct within one release)
 			if i := t.find(sp.id); i >= 0 {
 				t.spans[i] = ts
 				continue
 			}
-			t.spans = append(t.spans, ts)
-			a.tombSpans++
 		}
+		t.spans = append(t.spans, ts)
+		a.tombSpans++
 	}
 	t.until = now + a.timeout
 	a.tombOrder.push(tombEntry{id: t.traceID, until: t.until})

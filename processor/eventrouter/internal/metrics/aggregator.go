@@ -37,33 +37,16 @@ const (
 type taskState struct {
 	name        string
 	state       uint8
-	counted     outcomes // terminal events of the task counted
-	active      *series  // the tasks.active series it incremented
+	counted     uint8   // outcomes of the task counted (event.OutcomeBit)
+	active      *series // the tasks.active series it incremented
 	activeSteps int32
 }
 
 type stepState struct {
 	task    lruKey // the key of its task in the tasks table
 	state   uint8
-	counted outcomes // terminal events of the attempt counted
+	counted uint8 // outcomes of the attempt counted (event.OutcomeBit)
 	active  *series
-}
-
-// outcomes is a set of terminal outcomes (event.Info.Outcome).
-type outcomes uint8
-
-func outcomeOf(outcome string) outcomes {
-	switch outcome {
-	case "completed":
-		return 1
-	case "failed":
-		return 2
-	case "cancelled":
-		return 4
-	case "resolved_manually":
-		return 8
-	}
-	return 16 // an outcome of a catalog newer than this switch
 }
 
 type service struct {
@@ -229,7 +212,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	switch in.Metric {
 	case event.MetricTaskOutcome:
 		if task != nil {
-			o := outcomeOf(in.Outcome)
+			o := event.OutcomeBit(in.Outcome)
 			if task.counted&o != 0 {
 				return false
 			}
@@ -238,7 +221,7 @@ func (a *Aggregator) ObserveWith(lr plog.LogRecord, body pcommon.Value, res pcom
 	case event.MetricStepOutcome:
 		if stepID := attrStr(attrs, event.AttrStepID); taskID != "" && stepID != "" {
 			step = a.step(tr, stepID, attrInt(attrs, event.AttrStepAttempt))
-			o := outcomeOf(in.Outcome)
+			o := event.OutcomeBit(in.Outcome)
 			if step.counted&o != 0 {
 				return false
 			}
