@@ -59,25 +59,14 @@ done
 [ -x "$ROOT/bin/otelcol-tasker" ] || make build
 go build -o "$OUT/loadgen" ./bench/loadgen
 
-config_of() { # config_of TREE PIPELINE
-  case $2 in
-    A) echo "$1/bench/configs/a-product.yaml" ;;
-    AD) echo "$1/bench/configs/a-durable.yaml" ;;
-    D) echo "$1/bench/configs/d-router-metrics.yaml" ;;
-    *) echo "unknown pipeline $2 (A, AD or D)" >&2; return 1 ;;
-  esac
-}
-url_of() { case $1 in A | AD) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
-format_of() { case $1 in A | AD) echo ndjson ;; *) echo otlp-json ;; esac; }
-
 run_one() { # run_one PIPELINE INDEX ROUND → appends to $OUT/results.tsv
   local p=$1 i=$2 r=$3 tree=${TREES[$2]} res="$OUT/$1-${NAMES[$2]}-r$3.json" pid
   export BENCH_STORAGE_DIR="$OUT/storage" # AD's, empty at every start
   rm -rf "$BENCH_STORAGE_DIR"
-  start "${NAMES[$i]} $p" "$OUT/collector.log" "${PIN1[@]}" env GOMAXPROCS=1 "$tree/bin/otelcol-tasker" --config "$(config_of "$tree" "$p")" >/dev/null
+  start "${NAMES[$i]} $p" "$OUT/collector.log" "${PIN1[@]}" env GOMAXPROCS=1 "$tree/bin/otelcol-tasker" --config "$(bench_config "$tree" "$p")" >/dev/null
   pid=$(last_pid)
   wait_http "http://$BENCH_HEALTH_ENDPOINT/" 30 "$pid"
-  "${PIN0[@]}" "$OUT/loadgen" -mode saturate -url "$(url_of "$p")" -format "$(format_of "$p")" \
+  "${PIN0[@]}" "$OUT/loadgen" -mode saturate -url "$(bench_url "$p")" -format "$(bench_format "$p")" \
     -warmup "$WARMUP" -duration "$DURATION" -pid "$pid" -clk-tck "$(getconf CLK_TCK)" -out "$res" >>"$OUT/loadgen.log" 2>&1
   stop_pid "$pid"
   forget_pid "$pid"

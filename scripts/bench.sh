@@ -145,12 +145,9 @@ CMDLINE="scripts/bench.sh${1:+ $1}"
 [ -n "${MAKELEVEL:-}" ] && [ "$MODE" = full ] && CMDLINE="make bench"
 
 # Pipeline ids → config, receiver URL, body format, components it needs.
-config_of() {
-  echo "$ROOT/bench/configs/$(case $1 in A) echo a-product ;; AD) echo a-durable ;; B) echo b-floor ;; C) echo c-contrib ;; D) echo d-router-metrics ;;
-    S) echo s-sidecar ;; R) echo r-router ;; F) echo f-forward ;; N) echo n-normalize ;; esac).yaml"
-}
-url_of() { case $1 in A | AD | S) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
-format_of() { case $1 in A | AD | S) echo ndjson ;; *) echo otlp-json ;; esac; }
+config_of() { bench_config "$ROOT" "$1"; }
+url_of() { bench_url "$1"; }
+format_of() { bench_format "$1"; }
 needs_of() {
   case $1 in
     A) echo "taskerevents eventrouter nop" ;;

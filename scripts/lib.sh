@@ -185,3 +185,13 @@ start_stack() {
   COLLECTOR_PID=$(last_pid)
   wait_http http://127.0.0.1:18133/ 120 "$COLLECTOR_PID"
 }
+
+# The bench pipelines (scripts/bench.sh, scripts/bench-compare.sh):
+# bench_config TREE ID is pipeline ID's configuration in the tree TREE,
+# bench_url ID the URL its load goes to, bench_format ID its body format.
+bench_config() {
+  echo "$1/bench/configs/$(case $2 in A) echo a-product ;; AD) echo a-durable ;; B) echo b-floor ;; C) echo c-contrib ;; D) echo d-router-metrics ;;
+    S) echo s-sidecar ;; R) echo r-router ;; F) echo f-forward ;; N) echo n-normalize ;; *) echo "unknown pipeline $2" >&2; return 1 ;; esac).yaml"
+}
+bench_url() { case $1 in A | AD | S) echo "http://$BENCH_TASKER_ENDPOINT/v1/events" ;; *) echo "http://$BENCH_OTLP_ENDPOINT/v1/logs" ;; esac; }
+bench_format() { case $1 in A | AD | S) echo ndjson ;; *) echo otlp-json ;; esac; }
