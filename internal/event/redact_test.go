@@ -1,6 +1,7 @@
 package event
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -176,6 +177,45 @@ func TestScrubSchemesInAnyCase(t *testing.T) {
 	} {
 		if got, _ := Scrub(in); got != want {
 			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestAtOrSpace checks the word-at-a-time search against IndexByte: one '@'
+// or space at every place of values of every length from 8 to 40 bytes,
+// among bytes that differ from them in one bit or by one (where a borrow
+// or a case bit could fool it), and random bytes.
+func TestAtOrSpace(t *testing.T) {
+	fill := []byte{'!', '?', 'A', '`', 0xa0, 0xc0, 0x21, 0x1f, 0x41, 0x3f, 0x00, 0xff}
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func(v string) {
+		t.Helper()
+		at, space := atOrSpace(v)
+		if at != (strings.IndexByte(v, '@') >= 0) || space != (strings.IndexByte(v, ' ') >= 0) {
+			t.Fatalf("atOrSpace(%q) = %v, %v", v, at, space)
+		}
+	}
+	for n := 8; n <= 40; n++ {
+		b := make([]byte, n)
+		for f := range fill {
+			for i := range b {
+				b[i] = fill[(f+i)%len(fill)]
+			}
+			check(string(b))
+			for _, c := range []byte{'@', ' '} {
+				for p := range b {
+					old := b[p]
+					b[p] = c
+					check(string(b))
+					b[p] = old
+				}
+			}
+		}
+		for range 200 {
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			check(string(b))
 		}
 	}
 }
