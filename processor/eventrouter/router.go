@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -44,9 +45,11 @@ type router struct {
 	correlations *event.Correlations
 
 	// the reading of a batch shared by the pipelines (reading.go): how many
-	// pipelines take part (0: no sharing), and the latest batch's
+	// pipelines take part (0: no sharing), and the batches being read
 	verdictUsers atomic.Int32
-	verdicts     atomic.Pointer[verdicts]
+	readingsMu   sync.Mutex
+	readings     map[plog.Logs]*verdicts
+	traces       atomic.Pointer[tracesConnector] // the traces pipeline, which reads a batch first
 }
 
 // Attribute sets of the router's own telemetry, built once.
