@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,9 +19,11 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/assembly"
+	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadata"
 	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
 )
 
@@ -391,4 +394,89 @@ func TestLateHalfPassEmitsNothing(t *testing.T) {
 	require.NoError(t, c.ConsumeLogs(ctx, buildLogs(t, end)))
 	require.NoError(t, c.emit(ctx, c.asm.Advance, time.Now().Add(2*time.Second)))
 	assert.Len(t, rows(sink.AllTraces()), first, "the lone end of a pass adds no span")
+}
+
+// storedKeys lists the keys of the connector's records in the storage of
+// dir, by kind ("t" tasks, "x" tombstones), with their values.
+func storedKeys(t *testing.T, dir string) map[string][]byte {
+	id, ext := fileStorage(t, dir)
+	defer func() { require.NoError(t, ext.Shutdown(context.Background())) }()
+	st, err := openStore(context.Background(), storageHost{id: ext}, id, component.NewID(metadata.Type))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, st.close(context.Background())) }()
+	out := map[string][]byte{}
+	require.NoError(t, st.client.(storage.Walker).Walk(context.Background(), func(k string, v []byte) ([]*storage.Operation, error) {
+		out[k] = slices.Clone(v)
+		return nil, nil
+	}))
+	return out
+}
+
+// Tombstones are keyed by the time they expire, so that the storage's tree
+// grows at one end and shrinks at the other. Those an earlier version keyed
+// by trace id alone are restored, moved under their new keys, and deleted
+// when they expire like the others: no record is left behind.
+func TestTombstonesKeyedByExpiry(t *testing.T) {
+	events := loadFixture(t)
+	cfg := holdAll()
+	cfg.Traces.TaskEndGrace = 0
+	dir := t.TempDir()
+	d := startDurable(t, cfg, dir)
+	d.feed(t, events, 50)
+	require.NoError(t, d.c.emit(context.Background(), d.c.asm.Advance, time.Now().Add(time.Second)))
+	emitted := len(rows(d.sink.AllTraces()))
+	require.Positive(t, emitted)
+	d.stop(t)
+
+	tombs := map[string][]byte{}
+	for k, v := range storedKeys(t, dir) {
+		if strings.HasPrefix(k, assembly.TombKeyPrefix) {
+			require.Len(t, k, 1+16+32, "x + expiry + trace id")
+			until := binary.BigEndian.Uint64(mustHex(t, k[1:17]))
+			assert.Greater(t, int64(until), time.Now().UnixNano(), "keyed by a time to come: %s", k)
+			tombs[k] = v
+		}
+	}
+	require.NotEmpty(t, tombs)
+
+	// store them as an earlier version did, under "x" + trace id
+	id, ext := fileStorage(t, dir)
+	st, err := openStore(context.Background(), storageHost{id: ext}, id, component.NewID(metadata.Type))
+	require.NoError(t, err)
+	var ops []*storage.Operation
+	for k, v := range tombs {
+		ops = append(ops, storage.DeleteOperation(k), storage.SetOperation(assembly.TombKeyPrefix+k[17:], v))
+	}
+	require.NoError(t, st.client.Batch(context.Background(), ops...))
+	require.NoError(t, st.close(context.Background()))
+	require.NoError(t, ext.Shutdown(context.Background()))
+
+	d = startDurable(t, cfg, dir)
+	d.feed(t, events, 100)
+	require.NoError(t, d.c.emit(context.Background(), d.c.asm.Advance, time.Now().Add(time.Second)))
+	assert.Empty(t, d.sink.AllTraces(), "the legacy tombstones came back: a replay emits nothing")
+	d.stop(t)
+	traces := func(keys map[string][]byte) []string {
+		var out []string
+		for k := range keys {
+			if strings.HasPrefix(k, assembly.TombKeyPrefix) {
+				require.Len(t, k, 1+16+32, "no tombstone is left under its legacy key")
+				out = append(out, k[17:])
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	// the replay made each task late and released it again: its tombstone
+	// lives on under a later time, in one record
+	assert.Equal(t, traces(tombs), traces(storedKeys(t, dir)))
+
+	// past the span timeout, every tombstone expires and its record goes
+	d = startDurable(t, cfg, dir)
+	require.NoError(t, d.c.emit(context.Background(), d.c.asm.Advance, time.Now().Add(cfg.Traces.SpanTimeout+time.Minute)))
+	d.feed(t, events[:1], 1) // a batch writes what the expiry changed
+	d.stop(t)
+	for k := range storedKeys(t, dir) {
+		assert.False(t, strings.HasPrefix(k, assembly.TombKeyPrefix), "expired tombstone %s still stored", k)
+	}
 }

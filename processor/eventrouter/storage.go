@@ -97,10 +97,15 @@ func (s *taskStore) restore(ctx context.Context, a *assembly.Assembler, logger *
 			zap.String("key", r.Key), zap.Int("bytes", len(r.Value)), zap.Error(err))
 		bad = append(bad, r.Key)
 	}
+	var moved []*storage.Operation // tombstones stored under an earlier version's key
 	for _, r := range tombRecs {
-		if err := a.RestoreTombstone(r.Value); err != nil {
+		key, err := a.RestoreTombstone(r.Value)
+		if err != nil {
 			skip("tombstone", r, err)
 			continue
+		}
+		if key != r.Key {
+			moved = append(moved, storage.DeleteOperation(r.Key), storage.SetOperation(key, r.Value))
 		}
 		tombs++
 	}
@@ -111,13 +116,13 @@ func (s *taskStore) restore(ctx context.Context, a *assembly.Assembler, logger *
 		}
 		tasks++
 	}
-	if len(bad) > 0 {
-		ops := make([]*storage.Operation, len(bad))
-		for i, k := range bad {
-			ops[i] = storage.DeleteOperation(k)
+	if len(bad) > 0 || len(moved) > 0 {
+		ops := moved
+		for _, k := range bad {
+			ops = append(ops, storage.DeleteOperation(k))
 		}
 		if err := s.client.Batch(ctx, ops...); err != nil {
-			logger.Warn("deleting records that cannot be restored failed", zap.Error(err))
+			logger.Warn("deleting records that cannot be restored, or moving tombstones to their keys, failed", zap.Error(err))
 		}
 	}
 	return tasks, tombs, len(bad), nil

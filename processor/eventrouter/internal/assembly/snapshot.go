@@ -25,7 +25,11 @@ type Record struct {
 
 // Keys: a task is "t" + its creation time (16 hex digits of Unix
 // nanoseconds) + its trace id, so that sorted keys restore tasks oldest
-// first; a tombstone is "x" + the trace id.
+// first; a tombstone is "x" + the time it expires (the same way) + the trace
+// id. Both kinds are written near the end of the key order and deleted near
+// its start, so that a transaction touches few pages of the storage's tree:
+// tombstones keyed by trace id alone were inserted and deleted at random
+// places, a page written for each.
 const (
 	TaskKeyPrefix = "t"
 	TombKeyPrefix = "x"
@@ -41,12 +45,12 @@ func taskKey(created time.Time, id pcommon.TraceID) string {
 	return string(b[:])
 }
 
-func tombKey(id pcommon.TraceID) string {
-	var b [1 + 32]byte
-	b[0] = TombKeyPrefix[0]
-	hex.Encode(b[1:], id[:])
-	return string(b[:])
+func tombKey(until time.Time, id pcommon.TraceID) string {
+	return TombKeyPrefix + taskKey(until, id)[1:]
 }
+
+// tombKeyOf is the key of tombstone t.
+func (a *Assembler) tombKeyOf(t *tombstone) string { return tombKey(a.base.Add(t.until), t.traceID) }
 
 // The encoding: a magic byte, the version, the body, then the CRC-32 of
 // what precedes it. Numbers are varints. Strings are offsets into one
@@ -532,12 +536,14 @@ func (a *Assembler) encodeTomb(t *tombstone) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 }
 
-// RestoreTombstone adds a tombstone from its record. One already past its
-// time is dropped at the next Advance.
-func (a *Assembler) RestoreTombstone(rec []byte) error {
+// RestoreTombstone adds a tombstone from its record and returns the key it
+// belongs under (records of earlier versions were keyed by trace id alone:
+// the caller moves them). One already past its time is dropped at the next
+// Advance.
+func (a *Assembler) RestoreTombstone(rec []byte) (string, error) {
 	d, err := open(rec, tombVersion)
 	if err != nil {
-		return err
+		return "", err
 	}
 	t := &tombstone{}
 	copy(t.traceID[:], d.bytes(16))
@@ -552,7 +558,7 @@ func (a *Assembler) RestoreTombstone(rec []byte) error {
 		d.err = ErrCorrupt
 	}
 	if d.err != nil {
-		return d.err
+		return "", d.err
 	}
 	if old := a.tombs[t.traceID]; old != nil {
 		a.tombSpans -= len(old.spans)
@@ -564,7 +570,7 @@ func (a *Assembler) RestoreTombstone(rec []byte) error {
 	if st := a.tasks[t.traceID]; st != nil {
 		st.late = true
 	}
-	return nil
+	return tombKey(until, t.traceID), nil
 }
 
 // Restored sorts the expiry order of restored tombstones and enforces the

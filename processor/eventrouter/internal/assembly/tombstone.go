@@ -47,6 +47,10 @@ func isComplete(sp *span) bool { return sp.startPrio > 0 && sp.endPrio > 0 }
 // its trace gets none while it lives, so the common case takes no lookup.
 func (a *Assembler) entomb(st *taskState, t *tombstone, emitted []*span, now time.Duration) {
 	fresh := t == nil
+	var oldKey string // of a tombstone that gets a new time
+	if !fresh && a.journal {
+		oldKey = a.tombKeyOf(t)
+	}
 	if fresh {
 		t = &tombstone{traceID: st.traceID, spans: make([]tombSpan, 0, len(emitted))}
 		a.tombs[st.traceID] = t
@@ -65,7 +69,11 @@ func (a *Assembler) entomb(st *taskState, t *tombstone, emitted []*span, now tim
 	t.until = now + a.timeout
 	a.tombOrder.push(tombEntry{id: t.traceID, until: t.until})
 	if a.journal {
-		a.stats.Settle = append(a.stats.Settle, Record{Key: tombKey(t.traceID), Value: a.encodeTomb(t)})
+		key := a.tombKeyOf(t)
+		if oldKey != "" && oldKey != key {
+			a.stats.Settle = append(a.stats.Settle, Record{Key: oldKey})
+		}
+		a.stats.Settle = append(a.stats.Settle, Record{Key: key, Value: a.encodeTomb(t)})
 	}
 	for a.tombSpans > a.maxTombSpans && a.tombOrder.len() > 0 {
 		a.expireTomb(true)
@@ -94,7 +102,7 @@ func (a *Assembler) expireTomb(force bool) {
 	delete(a.tombs, e.id)
 	a.tombSpans -= len(t.spans)
 	if a.journal {
-		a.stats.Settle = append(a.stats.Settle, Record{Key: tombKey(e.id)})
+		a.stats.Settle = append(a.stats.Settle, Record{Key: a.tombKeyOf(t)})
 	}
 }
 
