@@ -116,7 +116,7 @@ func (v *verdicts) routedTo(r *router, sig signals, i int, lr plog.LogRecord, n 
 }
 
 func (v *verdicts) classifyAll(r *router) {
-	v.names, v.decs, v.raw = make([]string, v.n), make([]decision, v.n), make([]bool, v.n)
+	v.names, v.decs, v.raw = resize(v.names, v.n), resize(v.decs, v.n), resize(v.raw, v.n)
 	i := 0
 	rls := v.ld.ResourceLogs()
 	for j := 0; j < rls.Len(); j++ {
@@ -146,20 +146,40 @@ func (r *router) verdictsFor(ld plog.Logs) *verdicts {
 	if r.readings == nil {
 		r.readings = make(map[plog.Logs]*verdicts, 8)
 	}
-	v := &verdicts{ld: ld, n: ld.LogRecordCount()}
-	v.slots = make([]atomic.Uint32, v.n)
+	v := verdictsPool.Get().(*verdicts)
+	v.ld, v.n = ld, ld.LogRecordCount()
+	v.slots = resize(v.slots, v.n)
 	v.left.Store(users)
 	r.readings[ld] = v
 	return v
 }
 
-// doneWith releases a pipeline's use of v.
+// doneWith releases a pipeline's use of v; the last one recycles it.
 func (r *router) doneWith(v *verdicts) {
-	if v != nil && v.left.Add(-1) <= 0 {
-		r.readingsMu.Lock()
-		delete(r.readings, v.ld)
-		r.readingsMu.Unlock()
+	if v == nil || v.left.Add(-1) > 0 {
+		return
 	}
+	r.readingsMu.Lock()
+	delete(r.readings, v.ld)
+	r.readingsMu.Unlock()
+	// no pipeline holds v any more: its slices serve the next batch (about
+	// 50 bytes an event that were garbage), without a reference to this one
+	clear(v.names)
+	*v = verdicts{slots: v.slots[:0], names: v.names[:0], decs: v.decs[:0], raw: v.raw[:0]}
+	verdictsPool.Put(v)
+}
+
+var verdictsPool = sync.Pool{New: func() any { return new(verdicts) }}
+
+// resize returns s with n zero elements, reusing its array when it is large
+// enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
 }
 
 // tracesFirst runs the traces pipeline's work on the batch of v unless a
