@@ -4,7 +4,6 @@ package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processo
 
 import (
 	"context"
-	"errors"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -72,7 +71,6 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	f := c.r.filter
 	v := c.r.verdictsFor(ld)
 	defer c.r.doneWith(v)
-	tracesErr := c.r.tracesFirst(ctx, v) // finds the redaction verdicts
 	var n counts
 	changed := false
 	rls := ld.ResourceLogs()
@@ -94,15 +92,15 @@ func (c *logsConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	c.r.record(ctx, toLogs, n)
 	if !changed {
 		if ld.LogRecordCount() == 0 {
-			return tracesErr
+			return nil
 		}
-		return errors.Join(tracesErr, c.next.ConsumeLogs(ctx, ld))
+		return c.next.ConsumeLogs(ctx, ld)
 	}
 	out := c.rebuild(ld, w)
 	if out.ResourceLogs().Len() == 0 {
-		return tracesErr
+		return nil
 	}
-	return errors.Join(tracesErr, c.next.ConsumeLogs(ctx, out))
+	return c.next.ConsumeLogs(ctx, out)
 }
 
 // decide says what to do with lr, the idx-th record of the batch.

@@ -1,7 +1,6 @@
 package eventrouter // import "github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter"
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 
@@ -40,22 +39,13 @@ import (
 //     so computing it twice is harmless, and a batch whose entry was
 //     replaced by another batch's is simply scanned again.
 //
-// The traces pipeline reads every record whole for span assembly, and finds
-// the redaction verdicts on the way; a scan for them alone walks every
-// record again. So whichever pipeline gets a batch first runs the traces
-// pipeline's work on it before its own (tracesFirst): the collector's fanout
-// calls the three in an order fixed at start, at random (the graph's map
-// order), and before this, two starts in three paid a second walk of every
-// record (about 2.5 % of pipeline A's CPU in a profile).
-//
-// The entry is found by the batch's identity until every pipeline is done
-// with it, so the traces pipeline never takes a batch twice.
+// The entry is dropped when every pipeline is done with it. If batches
+// interleave, the last entry may stay until the next batch replaces it.
 type verdicts struct {
-	ld     plog.Logs
-	n      int
-	slots  []atomic.Uint32 // per record in iteration order: verdictUnknown, ...
-	left   atomic.Int32    // pipelines that have not finished with it
-	traces sync.Once       // runs the traces pipeline's work on the batch
+	ld    plog.Logs
+	n     int
+	slots []atomic.Uint32 // per record in iteration order: verdictUnknown, ...
+	left  atomic.Int32    // pipelines that have not finished with it
 
 	once  sync.Once  // classifies every record, once
 	names []string   // per record: its event name, "" when it is no event to route
@@ -116,7 +106,7 @@ func (v *verdicts) routedTo(r *router, sig signals, i int, lr plog.LogRecord, n 
 }
 
 func (v *verdicts) classifyAll(r *router) {
-	v.names, v.decs, v.raw = resize(v.names, v.n), resize(v.decs, v.n), resize(v.raw, v.n)
+	v.names, v.decs, v.raw = make([]string, v.n), make([]decision, v.n), make([]bool, v.n)
 	i := 0
 	rls := v.ld.ResourceLogs()
 	for j := 0; j < rls.Len(); j++ {
@@ -138,65 +128,25 @@ func (r *router) verdictsFor(ld plog.Logs) *verdicts {
 	if users == 0 {
 		return nil
 	}
-	r.readingsMu.Lock()
-	defer r.readingsMu.Unlock()
-	if v := r.readings[ld]; v != nil {
-		return v
+	n := ld.LogRecordCount()
+	for {
+		cur := r.verdicts.Load()
+		if cur != nil && cur.ld == ld && cur.n == n {
+			return cur
+		}
+		v := &verdicts{ld: ld, n: n, slots: make([]atomic.Uint32, n)}
+		v.left.Store(users)
+		if r.verdicts.CompareAndSwap(cur, v) {
+			return v
+		}
 	}
-	if r.readings == nil {
-		r.readings = make(map[plog.Logs]*verdicts, 8)
-	}
-	v := verdictsPool.Get().(*verdicts)
-	v.ld, v.n = ld, ld.LogRecordCount()
-	v.slots = resize(v.slots, v.n)
-	v.left.Store(users)
-	r.readings[ld] = v
-	return v
 }
 
-// doneWith releases a pipeline's use of v; the last one recycles it.
+// doneWith releases a pipeline's use of v.
 func (r *router) doneWith(v *verdicts) {
-	if v == nil || v.left.Add(-1) > 0 {
-		return
+	if v != nil && v.left.Add(-1) <= 0 {
+		r.verdicts.CompareAndSwap(v, nil)
 	}
-	r.readingsMu.Lock()
-	delete(r.readings, v.ld)
-	r.readingsMu.Unlock()
-	// no pipeline holds v any more: its slices serve the next batch (about
-	// 50 bytes an event that were garbage), without a reference to this one
-	clear(v.names)
-	*v = verdicts{slots: v.slots[:0], names: v.names[:0], decs: v.decs[:0], raw: v.raw[:0]}
-	verdictsPool.Put(v)
-}
-
-var verdictsPool = sync.Pool{New: func() any { return new(verdicts) }}
-
-// resize returns s with n zero elements, reusing its array when it is large
-// enough.
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	s = s[:n]
-	clear(s)
-	return s
-}
-
-// tracesFirst runs the traces pipeline's work on the batch of v unless a
-// pipeline already did (or there is no traces pipeline or no sharing). It
-// returns that work's error to the pipeline whose call ran it, which
-// returns it with its own: the fanout reports it once.
-func (r *router) tracesFirst(ctx context.Context, v *verdicts) error {
-	if v == nil {
-		return nil
-	}
-	t := r.traces.Load()
-	if t == nil {
-		return nil
-	}
-	var err error
-	v.traces.Do(func() { err = t.consume(ctx, v.ld, v) })
-	return err
 }
 
 // found records a verdict the traces pipeline found while reading the i-th

@@ -3,23 +3,13 @@ package eventrouter
 import (
 	"bytes"
 	"context"
-	"errors"
 	"regexp"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/connector"
-	"go.opentelemetry.io/collector/connector/connectortest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
-	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadata"
-	"github.com/otelcol-tasker/otelcol-tasker/processor/eventrouter/internal/metadatatest"
 
 	"github.com/otelcol-tasker/otelcol-tasker/internal/event"
 )
@@ -75,7 +65,7 @@ func TestSharedVerdictsAnyOrder(t *testing.T) {
 			for _, i := range order {
 				require.NoError(t, h.conns[i].ConsumeLogs(context.Background(), ld))
 			}
-			assert.Empty(t, r.readings, "a batch's verdicts are dropped once every pipeline is done with it")
+			assert.Nil(t, r.verdicts.Load(), "a batch's verdicts are dropped once every pipeline is done with it")
 		}
 		h.shutdown(t)
 		assert.Equal(t, string(want), string(h.comparable(t)), "order %v", order)
@@ -165,12 +155,11 @@ func TestBatchClassifiedOnce(t *testing.T) {
 	r := h.conns[0].(*tracesConnector).r
 	v := r.verdictsFor(ld)
 	require.NotNil(t, v)
-	v.left.Add(1) // the test holds it too, past the pipelines
-	defer r.doneWith(v)
 	for i, c := range h.conns {
 		require.NoError(t, c.ConsumeLogs(context.Background(), ld), "pipeline %d", i)
 		require.Len(t, v.names, ld.LogRecordCount(), "classified by the first pipeline, kept for the others")
 	}
+	r.doneWith(v)
 	i := 0
 	rls := ld.ResourceLogs()
 	for j := 0; j < rls.Len(); j++ {
@@ -182,79 +171,4 @@ func TestBatchClassifiedOnce(t *testing.T) {
 			require.Equal(t, raw, v.raw[i])
 		}
 	}
-}
-
-// Whichever pipeline gets a batch first runs the traces pipeline's work on
-// it: span assembly reads every record and finds the redaction verdicts on
-// the way, so the other pipelines do not scan for them again. The traces
-// pipeline takes each batch once, in every order, and an error of its next
-// consumer is reported once, by the call that ran it.
-func TestTracesPipelineReadsEachBatchFirstAndOnce(t *testing.T) {
-	batches := fixtureBatches(t, 100)
-	tracesRouted := func(tel *componenttest.Telemetry) int64 {
-		m, err := tel.GetMetric("otelcol_eventrouter_events_routed")
-		require.NoError(t, err)
-		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
-			if s, _ := dp.Attributes.Value("signal"); s.AsString() == SignalTraces {
-				return dp.Value
-			}
-		}
-		return 0
-	}
-	var want []int64 // events assembled after each batch, traces pipeline first
-	for _, order := range [][]int{{0, 1, 2}, {1, 0, 2}, {2, 1, 0}, {1, 2, 0}} {
-		tel := componenttest.NewTelemetry()
-		h := newHarnessWith(t, NewFactory(), createDefaultConfig(), metadatatest.NewSettings(tel), "first")
-		for b, ld := range batches {
-			for n, i := range order {
-				require.NoError(t, h.conns[i].ConsumeLogs(context.Background(), ld))
-				if n > 0 {
-					continue
-				}
-				got := tracesRouted(tel)
-				if order[0] == 0 {
-					want = append(want, got)
-				} else {
-					require.Equal(t, want[b], got, "order %v, batch %d: assembled by the first call", order, b)
-				}
-			}
-		}
-		assert.Equal(t, want[len(want)-1], tracesRouted(tel), "order %v: every event assembled once", order)
-		h.shutdown(t)
-		require.NoError(t, tel.Shutdown(context.Background()))
-	}
-	require.Positive(t, want[len(want)-1])
-
-	t.Run("an error of the traces output is reported once", func(t *testing.T) {
-		cfg := createDefaultConfig()
-		cfg.Traces.MaxPending = 100 // tasks are sent within the batches
-		set := connectortest.NewNopSettings(metadata.Type)
-		set.ID = component.NewIDWithName(metadata.Type, "errors")
-		ctx := context.Background()
-		f := NewFactory()
-		tc, err := f.CreateLogsToTraces(ctx, set, cfg, consumertest.NewErr(errors.New("traces backend down")))
-		require.NoError(t, err)
-		mc, err := f.CreateLogsToMetrics(ctx, set, cfg, consumertest.NewNop())
-		require.NoError(t, err)
-		lc, err := f.CreateLogsToLogs(ctx, set, cfg, consumertest.NewNop())
-		require.NoError(t, err)
-		for _, c := range []connector.Logs{tc, mc, lc} {
-			require.NoError(t, c.Start(ctx, componentNopHost{}))
-		}
-		failed := 0
-		for _, ld := range batches {
-			for _, c := range []connector.Logs{lc, mc, tc} { // logs first: it runs the traces side
-				err := c.ConsumeLogs(ctx, ld)
-				if err != nil {
-					require.Same(t, lc, c, "only the call that ran the traces side reports its error")
-					require.ErrorContains(t, err, "traces backend down")
-					failed++
-				}
-			}
-		}
-		require.Positive(t, failed, "the pending bound sends spans within the batches")
-		for _, c := range []connector.Logs{tc, mc, lc} {
-			_ = c.Shutdown(ctx)
-		}
-	})
 }

@@ -8,7 +8,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -45,11 +44,9 @@ type router struct {
 	correlations *event.Correlations
 
 	// the reading of a batch shared by the pipelines (reading.go): how many
-	// pipelines take part (0: no sharing), and the batches being read
+	// pipelines take part (0: no sharing), and the latest batch's
 	verdictUsers atomic.Int32
-	readingsMu   sync.Mutex
-	readings     map[plog.Logs]*verdicts
-	traces       atomic.Pointer[tracesConnector] // the traces pipeline, which reads a batch first
+	verdicts     atomic.Pointer[verdicts]
 }
 
 // Attribute sets of the router's own telemetry, built once.

@@ -37,7 +37,6 @@ func newTracesConnector(r *router, next consumer.Traces) *tracesConnector {
 	}
 	c := &tracesConnector{r: r, next: next, asm: assembly.New(cfg, resourceRedactor{r.filter})}
 	r.asm.Store(c.asm)
-	r.traces.Store(c)
 	return c
 }
 
@@ -71,7 +70,6 @@ func (c *tracesConnector) Shutdown(ctx context.Context) error {
 			err = c.emit(ctx, c.asm.Flush, time.Now())
 		}
 		c.r.asm.CompareAndSwap(c.asm, nil)
-		c.r.traces.CompareAndSwap(c, nil)
 		c.r.done()
 	})
 	return err
@@ -149,25 +147,12 @@ func (c *tracesConnector) send(ctx context.Context, td ptrace.Traces, st assembl
 	return c.next.ConsumeTraces(ctx, td)
 }
 
-// ConsumeLogs takes the batch unless another pipeline of the router already
-// ran this pipeline's work on it (tracesFirst).
 func (c *tracesConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	v := c.r.verdictsFor(ld)
-	defer c.r.doneWith(v)
-	if v == nil {
-		return c.consume(ctx, ld, nil)
-	}
-	var err error
-	v.traces.Do(func() { err = c.consume(ctx, ld, v) })
-	return err
-}
-
-// consume assembles the spans of ld's events; v is the batch's shared
-// reading (nil when not shared).
-func (c *tracesConnector) consume(ctx context.Context, ld plog.Logs, v *verdicts) error {
 	now := time.Now()
 	w := c.r.getWork()
 	defer w.release()
+	v := c.r.verdictsFor(ld)
+	defer c.r.doneWith(v)
 	var n counts
 	idx := 0 // of the record in the batch
 	a := c.asm
