@@ -144,10 +144,8 @@ START_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 CMDLINE="scripts/bench.sh${1:+ $1}"
 [ -n "${MAKELEVEL:-}" ] && [ "$MODE" = full ] && CMDLINE="make bench"
 
-# Pipeline ids → config, receiver URL, body format, components it needs.
-config_of() { bench_config "$ROOT" "$1"; }
-url_of() { bench_url "$1"; }
-format_of() { bench_format "$1"; }
+# Pipeline ids → the components they need (config, URL and body format:
+# bench_config, bench_url and bench_format in lib.sh).
 needs_of() {
   case $1 in
     A) echo "taskerevents eventrouter nop" ;;
@@ -238,16 +236,16 @@ runnable() { # runnable ID: the binary has what the pipeline needs
 
 bench_pipeline() { # bench_pipeline ID ROUND
   local id=$1 round=$2 res="$OUT/$1-r$2"
-  log "pipeline $id, round $round: $(config_of "$id" | xargs basename)"
+  log "pipeline $id, round $round: $(bench_config "$ROOT" "$id" | xargs basename)"
   # A-durable's router storage: empty at every start, in the scratch folder.
   export BENCH_STORAGE_DIR="$OUT/storage-$id"
   rm -rf "$BENCH_STORAGE_DIR"
   if needs_sink "$id"; then
     start_sink || { stop_sink; skip "$id" "the sink did not start (see sink.log)"; return 0; }
   fi
-  start_collector "$id" "$(config_of "$id")" || { stop_collector; skip "$id" "collector did not start (see $id-collector.log)"; return 0; }
+  start_collector "$id" "$(bench_config "$ROOT" "$id")" || { stop_collector; skip "$id" "collector did not start (see $id-collector.log)"; return 0; }
   local rc=0
-  "${PIN0[@]}" "$LOADGEN" -mode run -label "$id" -url "$(url_of "$id")" -format "$(format_of "$id")" \
+  "${PIN0[@]}" "$LOADGEN" -mode run -label "$id" -url "$(bench_url "$id")" -format "$(bench_format "$id")" \
     -batch "$BATCH" -conns "$CONNS" -warmup "$WARMUP" -duration "$DURATION" \
     -latency-duration "$LATENCY_DURATION" -pid "$CPID" -clk-tck "$(getconf CLK_TCK)" \
     -out "$res.json" -samples "$res.csv" || rc=$?
@@ -273,8 +271,8 @@ done
 # 100,000 open tasks against the binary, with pipeline A's configuration.
 if [ -n "${RUNNABLE[A]:-}" ]; then
   log "open tasks: $OPEN_TASKS task.start_requested events against the binary"
-  if start_collector open "$(config_of A)"; then
-    "${PIN0[@]}" "$LOADGEN" -mode open -label open -url "$(url_of A)" -format ndjson -batch "$BATCH" \
+  if start_collector open "$(bench_config "$ROOT" A)"; then
+    "${PIN0[@]}" "$LOADGEN" -mode open -label open -url "$(bench_url A)" -format ndjson -batch "$BATCH" \
       -conns 2 -tasks "$OPEN_TASKS" -duration 60s -hold 5s -pid "$CPID" -clk-tck "$(getconf CLK_TCK)" \
       -out "$OUT/open.json" -samples "$OUT/open.csv" || skip open "the load generator failed"
   else

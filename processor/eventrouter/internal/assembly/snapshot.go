@@ -36,17 +36,22 @@ const (
 )
 
 func taskKey(created time.Time, id pcommon.TraceID) string {
-	var b [1 + 16 + 32]byte
-	b[0] = TaskKeyPrefix[0]
-	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], uint64(created.UnixNano()))
-	hex.Encode(b[1:17], ts[:])
-	hex.Encode(b[17:], id[:])
-	return string(b[:])
+	return recordKey(TaskKeyPrefix[0], created, id)
 }
 
 func tombKey(until time.Time, id pcommon.TraceID) string {
-	return TombKeyPrefix + taskKey(until, id)[1:]
+	return recordKey(TombKeyPrefix[0], until, id)
+}
+
+// recordKey is prefix + at (16 hex digits of Unix nanoseconds) + trace id.
+func recordKey(prefix byte, at time.Time, id pcommon.TraceID) string {
+	var b [1 + 16 + 32]byte
+	b[0] = prefix
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(at.UnixNano()))
+	hex.Encode(b[1:17], ts[:])
+	hex.Encode(b[17:], id[:])
+	return string(b[:])
 }
 
 // tombKeyOf is the key of tombstone t.
