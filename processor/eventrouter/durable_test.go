@@ -480,3 +480,72 @@ func TestTombstonesKeyedByExpiry(t *testing.T) {
 		assert.False(t, strings.HasPrefix(k, assembly.TombKeyPrefix), "expired tombstone %s still stored", k)
 	}
 }
+
+// A store with two tombstone records of one trace (written by a rollback to
+// an earlier version and forward again) keeps one: the later expiry is held
+// and the earlier record is deleted at start, where before it stayed for
+// ever (expiry deletes the key of the tombstone it holds).
+func TestSecondTombstoneRecordDeleted(t *testing.T) {
+	events := loadFixture(t)
+	cfg := holdAll()
+	cfg.Traces.TaskEndGrace = 0
+	dir := t.TempDir()
+	tombKeys := func() map[string][]byte {
+		out := map[string][]byte{}
+		for k, v := range storedKeys(t, dir) {
+			if strings.HasPrefix(k, assembly.TombKeyPrefix) {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	release := func(d *durable, after time.Duration) {
+		d.feed(t, events, 50)
+		require.NoError(t, d.c.emit(context.Background(), d.c.asm.Advance, time.Now().Add(after)))
+		d.stop(t)
+	}
+	release(startDurable(t, cfg, dir), time.Second)
+	first := tombKeys()
+	require.NotEmpty(t, first)
+
+	// a replay makes every task late and releases it again: each tombstone
+	// moves to a later expiry, one record per trace
+	release(startDurable(t, cfg, dir), 2*time.Second)
+	second := tombKeys()
+	require.Len(t, second, len(first))
+	later := map[string]string{}
+	for k := range second {
+		later[assembly.KeyTrace(k)] = k
+	}
+	for k := range first {
+		_, kept := second[k]
+		require.False(t, kept, "%s re-keyed", k)
+		require.Greater(t, later[assembly.KeyTrace(k)], k, "re-keyed under a later expiry")
+	}
+
+	// put the first records back beside the second
+	id, ext := fileStorage(t, dir)
+	st, err := openStore(context.Background(), storageHost{id: ext}, id, component.NewID(metadata.Type))
+	require.NoError(t, err)
+	var ops []*storage.Operation
+	for k, v := range first {
+		ops = append(ops, storage.SetOperation(k, v))
+	}
+	require.NoError(t, st.client.Batch(context.Background(), ops...))
+	require.NoError(t, st.close(context.Background()))
+	require.NoError(t, ext.Shutdown(context.Background()))
+	require.Len(t, tombKeys(), 2*len(first))
+
+	d := startDurable(t, cfg, dir)
+	d.feed(t, events, 100)
+	require.NoError(t, d.c.emit(context.Background(), d.c.asm.Advance, time.Now().Add(time.Second)))
+	assert.Empty(t, d.sink.AllTraces(), "a replay emits nothing")
+	d.stop(t)
+	got := map[string]bool{}
+	for k := range tombKeys() {
+		got[assembly.KeyTrace(k)] = true
+		_, stale := first[k]
+		assert.False(t, stale, "the earlier record %s of its trace is deleted", k)
+	}
+	assert.Len(t, got, len(first), "one record per trace")
+}

@@ -97,7 +97,11 @@ func (s *taskStore) restore(ctx context.Context, a *assembly.Assembler, logger *
 			zap.String("key", r.Key), zap.Int("bytes", len(r.Value)), zap.Error(err))
 		bad = append(bad, r.Key)
 	}
-	var moved []*storage.Operation // tombstones stored under an earlier version's key
+	// tombstones stored under an earlier version's key move to their key;
+	// a trace's second tombstone record is deleted
+	var fix []*storage.Operation
+	held := make(map[string]string, len(tombRecs)) // trace id → key of the tombstone held for it
+	keys := make([]string, 0, len(tombRecs))       // of every tombstone restored
 	for _, r := range tombRecs {
 		key, err := a.RestoreTombstone(r.Value)
 		if err != nil {
@@ -105,9 +109,19 @@ func (s *taskStore) restore(ctx context.Context, a *assembly.Assembler, logger *
 			continue
 		}
 		if key != r.Key {
-			moved = append(moved, storage.DeleteOperation(r.Key), storage.SetOperation(key, r.Value))
+			fix = append(fix, storage.DeleteOperation(r.Key), storage.SetOperation(key, r.Value))
 		}
-		tombs++
+		held[assembly.KeyTrace(key)] = key
+		keys = append(keys, key)
+	}
+	tombs = len(held)
+	// Two records of one trace (a store written by a rollback to an earlier
+	// version and forward again): the one restored last, the later expiry
+	// when both have time keys, is held; the other would never be deleted.
+	for _, k := range keys {
+		if held[assembly.KeyTrace(k)] != k {
+			fix = append(fix, storage.DeleteOperation(k))
+		}
 	}
 	for _, r := range taskRecs {
 		if err := a.Restore(r.Value); err != nil {
@@ -116,13 +130,13 @@ func (s *taskStore) restore(ctx context.Context, a *assembly.Assembler, logger *
 		}
 		tasks++
 	}
-	if len(bad) > 0 || len(moved) > 0 {
-		ops := moved
+	if len(bad) > 0 || len(fix) > 0 {
+		ops := fix
 		for _, k := range bad {
 			ops = append(ops, storage.DeleteOperation(k))
 		}
 		if err := s.client.Batch(ctx, ops...); err != nil {
-			logger.Warn("deleting records that cannot be restored, or moving tombstones to their keys, failed", zap.Error(err))
+			logger.Warn("deleting records that cannot be restored, or moving or deleting tombstone records, failed", zap.Error(err))
 		}
 	}
 	return tasks, tombs, len(bad), nil

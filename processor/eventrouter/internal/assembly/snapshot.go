@@ -54,6 +54,15 @@ func recordKey(prefix byte, at time.Time, id pcommon.TraceID) string {
 	return string(b[:])
 }
 
+// KeyTrace is the trace id part (32 hex digits) of a record key as
+// recordKey writes them.
+func KeyTrace(key string) string {
+	if len(key) < 1+16+32 {
+		return ""
+	}
+	return key[1+16:]
+}
+
 // tombKeyOf is the key of tombstone t.
 func (a *Assembler) tombKeyOf(t *tombstone) string { return tombKey(a.base.Add(t.until), t.traceID) }
 
