@@ -8,8 +8,12 @@ import (
 )
 
 // The collector hands the same batch to the connector's three pipelines
-// (traces, metrics, logs). A reading is what they share of it, so that each
-// record is read once:
+// (traces, metrics, logs), unless the logs output pipeline has a processor
+// that changes data: a logs → logs connector takes on that pipeline's
+// capabilities, and the logs side then gets a copy and reads it alone. (So
+// no pipeline may do another's work on a batch: the batch it holds may not
+// be the one the other gets.) A reading is what they share of a batch, so
+// that each record is read once:
 //
 //   - its classification (event name, route decision, whether it is an
 //     event nobody normalized), made for the whole batch by the first
